@@ -83,3 +83,35 @@ def until(cond, deadline_s=5.0, pump=None):
             return v
         if pump is not None:
             pump(min(0.05, remaining))
+
+
+def pika_params(broker, vhost="/", user=None, password=None, **kw):
+    import pika
+    return pika.ConnectionParameters(host=broker.host, port=broker.port, virtual_host=vhost,
+                                     credentials=pika.PlainCredentials(user or broker.user,
+                                                                       password or broker.password),
+                                     **kw)
+
+
+@pytest.fixture
+def pconn(broker):
+    """A pika BlockingConnection to the broker (admin, vhost /)."""
+    import pika
+    c = pika.BlockingConnection(pika_params(broker))
+    yield c
+    if c.is_open:
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def pch(pconn):
+    """A pika channel on pconn."""
+    return pconn.channel()
+
+
+def drain(conn, cond, deadline_s=5.0):
+    """Pump pika I/O until cond() is true or the deadline passes; returns cond()."""
+    return until(cond, deadline_s, lambda t: conn.process_data_events(time_limit=t))

@@ -3,4 +3,4 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from harness.fixtures import broker, raw, rawconn, uniq  # noqa: E402,F401
+from harness.fixtures import broker, pch, pconn, raw, rawconn, uniq  # noqa: E402,F401
