@@ -1,0 +1,163 @@
+#include "broker/proto/amqp091_sidetable.h"
+
+uint32_t amqp091_reply_of(uint32_t request_id)
+{
+    switch (request_id) {
+    case AMQP091_CONNECTION_START:
+        return AMQP091_CONNECTION_START_OK;
+    case AMQP091_CONNECTION_SECURE:
+        return AMQP091_CONNECTION_SECURE_OK;
+    case AMQP091_CONNECTION_TUNE:
+        return AMQP091_CONNECTION_TUNE_OK;
+    case AMQP091_CONNECTION_OPEN:
+        return AMQP091_CONNECTION_OPEN_OK;
+    case AMQP091_CONNECTION_CLOSE:
+        return AMQP091_CONNECTION_CLOSE_OK;
+    case AMQP091_CONNECTION_UPDATE_SECRET:
+        return AMQP091_CONNECTION_UPDATE_SECRET_OK;
+    case AMQP091_CHANNEL_OPEN:
+        return AMQP091_CHANNEL_OPEN_OK;
+    case AMQP091_CHANNEL_FLOW:
+        return AMQP091_CHANNEL_FLOW_OK;
+    case AMQP091_CHANNEL_CLOSE:
+        return AMQP091_CHANNEL_CLOSE_OK;
+    case AMQP091_ACCESS_REQUEST:
+        return AMQP091_ACCESS_REQUEST_OK;
+    case AMQP091_EXCHANGE_DECLARE:
+        return AMQP091_EXCHANGE_DECLARE_OK;
+    case AMQP091_EXCHANGE_DELETE:
+        return AMQP091_EXCHANGE_DELETE_OK;
+    case AMQP091_EXCHANGE_BIND:
+        return AMQP091_EXCHANGE_BIND_OK;
+    case AMQP091_EXCHANGE_UNBIND:
+        return AMQP091_EXCHANGE_UNBIND_OK; /* 40.51, not 40.41 */
+    case AMQP091_QUEUE_DECLARE:
+        return AMQP091_QUEUE_DECLARE_OK;
+    case AMQP091_QUEUE_BIND:
+        return AMQP091_QUEUE_BIND_OK;
+    case AMQP091_QUEUE_PURGE:
+        return AMQP091_QUEUE_PURGE_OK;
+    case AMQP091_QUEUE_DELETE:
+        return AMQP091_QUEUE_DELETE_OK;
+    case AMQP091_QUEUE_UNBIND:
+        return AMQP091_QUEUE_UNBIND_OK;
+    case AMQP091_BASIC_QOS:
+        return AMQP091_BASIC_QOS_OK;
+    case AMQP091_BASIC_CONSUME:
+        return AMQP091_BASIC_CONSUME_OK;
+    case AMQP091_BASIC_CANCEL:
+        return AMQP091_BASIC_CANCEL_OK;
+    case AMQP091_BASIC_GET:
+        return AMQP091_BASIC_GET_OK; /* or basic.get-empty */
+    case AMQP091_BASIC_RECOVER:
+        return AMQP091_BASIC_RECOVER_OK;
+    case AMQP091_TX_SELECT:
+        return AMQP091_TX_SELECT_OK;
+    case AMQP091_TX_COMMIT:
+        return AMQP091_TX_COMMIT_OK;
+    case AMQP091_TX_ROLLBACK:
+        return AMQP091_TX_ROLLBACK_OK;
+    case AMQP091_CONFIRM_SELECT:
+        return AMQP091_CONFIRM_SELECT_OK;
+    default:
+        return 0;
+    }
+}
+
+bool amqp091_client_may_send(uint32_t id)
+{
+    switch (id) {
+    case AMQP091_CONNECTION_START_OK:
+    case AMQP091_CONNECTION_SECURE_OK:
+    case AMQP091_CONNECTION_TUNE_OK:
+    case AMQP091_CONNECTION_OPEN:
+    case AMQP091_CONNECTION_CLOSE:
+    case AMQP091_CONNECTION_CLOSE_OK:
+    case AMQP091_CONNECTION_UPDATE_SECRET:
+    case AMQP091_CHANNEL_OPEN:
+    case AMQP091_CHANNEL_FLOW:
+    case AMQP091_CHANNEL_FLOW_OK:
+    case AMQP091_CHANNEL_CLOSE:
+    case AMQP091_CHANNEL_CLOSE_OK:
+    case AMQP091_ACCESS_REQUEST:
+    case AMQP091_EXCHANGE_DECLARE:
+    case AMQP091_EXCHANGE_DELETE:
+    case AMQP091_EXCHANGE_BIND:
+    case AMQP091_EXCHANGE_UNBIND:
+    case AMQP091_QUEUE_DECLARE:
+    case AMQP091_QUEUE_BIND:
+    case AMQP091_QUEUE_PURGE:
+    case AMQP091_QUEUE_DELETE:
+    case AMQP091_QUEUE_UNBIND:
+    case AMQP091_BASIC_QOS:
+    case AMQP091_BASIC_CONSUME:
+    case AMQP091_BASIC_CANCEL:
+    case AMQP091_BASIC_PUBLISH:
+    case AMQP091_BASIC_GET:
+    case AMQP091_BASIC_ACK:
+    case AMQP091_BASIC_REJECT:
+    case AMQP091_BASIC_RECOVER_ASYNC:
+    case AMQP091_BASIC_RECOVER:
+    case AMQP091_BASIC_NACK:
+    case AMQP091_TX_SELECT:
+    case AMQP091_TX_COMMIT:
+    case AMQP091_TX_ROLLBACK:
+    case AMQP091_CONFIRM_SELECT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool amqp091_server_may_send(uint32_t id)
+{
+    switch (id) {
+    case AMQP091_CONNECTION_START:
+    case AMQP091_CONNECTION_SECURE:
+    case AMQP091_CONNECTION_TUNE:
+    case AMQP091_CONNECTION_OPEN_OK:
+    case AMQP091_CONNECTION_CLOSE:
+    case AMQP091_CONNECTION_CLOSE_OK:
+    case AMQP091_CONNECTION_BLOCKED:
+    case AMQP091_CONNECTION_UNBLOCKED:
+    case AMQP091_CONNECTION_UPDATE_SECRET_OK:
+    case AMQP091_CHANNEL_OPEN_OK:
+    case AMQP091_CHANNEL_FLOW:
+    case AMQP091_CHANNEL_FLOW_OK:
+    case AMQP091_CHANNEL_CLOSE:
+    case AMQP091_CHANNEL_CLOSE_OK:
+    case AMQP091_ACCESS_REQUEST_OK:
+    case AMQP091_EXCHANGE_DECLARE_OK:
+    case AMQP091_EXCHANGE_DELETE_OK:
+    case AMQP091_EXCHANGE_BIND_OK:
+    case AMQP091_EXCHANGE_UNBIND_OK:
+    case AMQP091_QUEUE_DECLARE_OK:
+    case AMQP091_QUEUE_BIND_OK:
+    case AMQP091_QUEUE_PURGE_OK:
+    case AMQP091_QUEUE_DELETE_OK:
+    case AMQP091_QUEUE_UNBIND_OK:
+    case AMQP091_BASIC_QOS_OK:
+    case AMQP091_BASIC_CONSUME_OK:
+    case AMQP091_BASIC_CANCEL: /* consumer_cancel_notify */
+    case AMQP091_BASIC_CANCEL_OK:
+    case AMQP091_BASIC_RETURN:
+    case AMQP091_BASIC_DELIVER:
+    case AMQP091_BASIC_GET_OK:
+    case AMQP091_BASIC_GET_EMPTY:
+    case AMQP091_BASIC_ACK:  /* publisher confirms */
+    case AMQP091_BASIC_NACK: /* publisher confirms */
+    case AMQP091_BASIC_RECOVER_OK:
+    case AMQP091_TX_SELECT_OK:
+    case AMQP091_TX_COMMIT_OK:
+    case AMQP091_TX_ROLLBACK_OK:
+    case AMQP091_CONFIRM_SELECT_OK:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool amqp091_channel0_only(uint32_t id)
+{
+    return amqp091_class_of(id) == AMQP091_CLASS_CONNECTION;
+}

@@ -1,0 +1,73 @@
+#include "broker/proto/wire.h"
+
+#include "broker/proto/ftable.h"
+
+int wire_get_table(wire_rd *r, wr_bytes *v)
+{
+    wire_rd save = *r;
+    wr_bytes t;
+
+    if (wire_get_longstr(r, &t)) return WR_EMALFORMED;
+    if (ftable_validate(t.ptr, t.len)) {
+        *r = save;
+        return WR_EMALFORMED;
+    }
+    *v = t;
+    return 0;
+}
+
+int wire_put_u8(wr_buf *b, uint8_t v)
+{
+    if (wr_buf_reserve(b, 1)) return WR_ENOMEM;
+    b->data[b->len++] = v;
+    return 0;
+}
+
+int wire_put_u16(wr_buf *b, uint16_t v)
+{
+    if (wr_buf_reserve(b, 2)) return WR_ENOMEM;
+    wire_store_u16(b->data + b->len, v);
+    b->len += 2;
+    return 0;
+}
+
+int wire_put_u32(wr_buf *b, uint32_t v)
+{
+    if (wr_buf_reserve(b, 4)) return WR_ENOMEM;
+    wire_store_u32(b->data + b->len, v);
+    b->len += 4;
+    return 0;
+}
+
+int wire_put_u64(wr_buf *b, uint64_t v)
+{
+    if (wr_buf_reserve(b, 8)) return WR_ENOMEM;
+    wire_store_u64(b->data + b->len, v);
+    b->len += 8;
+    return 0;
+}
+
+int wire_put_shortstr(wr_buf *b, const void *s, size_t n)
+{
+    if (n > 255) return WR_EINVAL;
+    if (wr_buf_reserve(b, 1 + n)) return WR_ENOMEM;
+    b->data[b->len] = (uint8_t)n;
+    if (n) memcpy(b->data + b->len + 1, s, n);
+    b->len += 1 + n;
+    return 0;
+}
+
+int wire_put_longstr(wr_buf *b, const void *s, size_t n)
+{
+    if (n > UINT32_MAX) return WR_EINVAL;
+    if (wr_buf_reserve(b, 4 + n)) return WR_ENOMEM;
+    wire_store_u32(b->data + b->len, (uint32_t)n);
+    if (n) memcpy(b->data + b->len + 4, s, n);
+    b->len += 4 + n;
+    return 0;
+}
+
+int wire_put_table(wr_buf *b, wr_bytes content)
+{
+    return wire_put_longstr(b, content.ptr, content.len);
+}
