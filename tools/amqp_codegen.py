@@ -192,7 +192,9 @@ def gen_header(spec, sha, methods, prop_classes):
     w("} amqp091_method;")
     w("")
     w("/* payload = method frame payload (starts at class-id). Slices borrow from")
-    w(" * payload. Returns 0, WR_EMALFORMED (short or extra bytes, bad table) or")
+    w(" * payload. As RabbitMQ: no bytes may follow the last argument, and shortstrs")
+    w(" * of methods without content must be valid UTF-8.")
+    w(" * Returns 0, WR_EMALFORMED (short or extra bytes, bad table, bad UTF-8) or")
     w(" * WR_EUNKNOWN (unknown class/method; out->id is still set). */")
     w("int amqp091_decode_method(const uint8_t *payload, size_t len, amqp091_method *out);")
     w("")
@@ -235,7 +237,7 @@ def gen_header(spec, sha, methods, prop_classes):
     return "\n".join(o) + "\n"
 
 
-def gen_decode_fields(w, fields, ref, indent="    "):
+def gen_decode_fields(w, fields, ref, indent="    ", check_utf8=False):
     for kind, x in bit_groups(fields):
         if kind == "bits":
             w(indent + "if ((rc = wire_get_u8(r, &bits))) return rc;")
@@ -243,6 +245,8 @@ def gen_decode_fields(w, fields, ref, indent="    "):
                 w(indent + "%s%s = (bits >> %d) & 1;" % (ref, f.name, i))
         else:
             w(indent + "if ((rc = %s(r, &%s%s))) return rc;" % (GETTERS[x.wtype], ref, x.name))
+            if check_utf8 and x.wtype == "shortstr":
+                w(indent + "if (!wire_utf8_valid(%s%s.ptr, %s%s.len)) return WR_EMALFORMED;" % (ref, x.name, ref, x.name))
 
 
 def size_expr(fields, ref):
@@ -325,7 +329,9 @@ def gen_source(spec, sha, methods, prop_classes):
         if not m.fields:
             w("    (void)r;")
             w("    m->dummy = 0;")
-        gen_decode_fields(w, m.fields, "m->")
+        # Like RabbitMQ: shortstrs must be UTF-8, except in content-bearing
+        # methods (basic.publish etc.), skipped there for speed.
+        gen_decode_fields(w, m.fields, "m->", check_utf8=not m.content)
         w("    return 0;")
         w("}")
         w("")

@@ -42,7 +42,9 @@ static int read_body(wire_rd *r, uint8_t type, ftable_value *val)
         val->v.i = u32;
         return 0;
     case 'l':
+    case 'L': /* RabbitMQ reads 'L' as signed 64 too (errata), as 'l' */
         if (wire_get_u64(r, &u64)) return WR_EMALFORMED;
+        val->type = 'l';
         val->v.i = (int64_t)u64;
         return 0;
     case 'T':

@@ -8,6 +8,7 @@
  *   I int32         i uint32      l int64       f float      d double
  *   D decimal       S longstr     x byte array  A array      T timestamp (u64)
  *   F table         V void
+ * 'L' is read as 'l' (RabbitMQ does the same; iterators report it as 'l').
  * Readers trust only content that ftable_validate (or wire_get_table) has
  * accepted; on other input they stop with WR_EMALFORMED rather than overrun.
  */

@@ -175,6 +175,10 @@ static inline int wire_get_longstr(wire_rd *r, wr_bytes *v)
  * lengths, nesting depth); v = content without the 4-byte size. */
 int wire_get_table(wire_rd *r, wr_bytes *v);
 
+/* True when p[0..n) is well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+bool wire_utf8_valid(const uint8_t *p, size_t n);
+
 /* Writers: append to b. Return 0 or WR_ENOMEM; the shortstr writer returns
  * WR_EINVAL when n > 255, the longstr/table writers when n > UINT32_MAX. */
 int wire_put_u8(wr_buf *b, uint8_t v);

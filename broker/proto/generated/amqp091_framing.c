@@ -105,8 +105,10 @@ static int decode_connection_start_ok(wire_rd *r, amqp091_connection_start_ok *m
     int rc;
     if ((rc = wire_get_table(r, &m->client_properties))) return rc;
     if ((rc = wire_get_shortstr(r, &m->mechanism))) return rc;
+    if (!wire_utf8_valid(m->mechanism.ptr, m->mechanism.len)) return WR_EMALFORMED;
     if ((rc = wire_get_longstr(r, &m->response))) return rc;
     if ((rc = wire_get_shortstr(r, &m->locale))) return rc;
+    if (!wire_utf8_valid(m->locale.ptr, m->locale.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -147,7 +149,9 @@ static int decode_connection_open(wire_rd *r, amqp091_connection_open *m)
     int rc;
     uint8_t bits;
     if ((rc = wire_get_shortstr(r, &m->virtual_host))) return rc;
+    if (!wire_utf8_valid(m->virtual_host.ptr, m->virtual_host.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->capabilities))) return rc;
+    if (!wire_utf8_valid(m->capabilities.ptr, m->capabilities.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->insist = (bits >> 0) & 1;
     return 0;
@@ -157,6 +161,7 @@ static int decode_connection_open_ok(wire_rd *r, amqp091_connection_open_ok *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->known_hosts))) return rc;
+    if (!wire_utf8_valid(m->known_hosts.ptr, m->known_hosts.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -165,6 +170,7 @@ static int decode_connection_close(wire_rd *r, amqp091_connection_close *m)
     int rc;
     if ((rc = wire_get_u16(r, &m->reply_code))) return rc;
     if ((rc = wire_get_shortstr(r, &m->reply_text))) return rc;
+    if (!wire_utf8_valid(m->reply_text.ptr, m->reply_text.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u16(r, &m->class_id))) return rc;
     if ((rc = wire_get_u16(r, &m->method_id))) return rc;
     return 0;
@@ -181,6 +187,7 @@ static int decode_connection_blocked(wire_rd *r, amqp091_connection_blocked *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->reason))) return rc;
+    if (!wire_utf8_valid(m->reason.ptr, m->reason.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -196,6 +203,7 @@ static int decode_connection_update_secret(wire_rd *r, amqp091_connection_update
     int rc;
     if ((rc = wire_get_longstr(r, &m->new_secret))) return rc;
     if ((rc = wire_get_shortstr(r, &m->reason))) return rc;
+    if (!wire_utf8_valid(m->reason.ptr, m->reason.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -210,6 +218,7 @@ static int decode_channel_open(wire_rd *r, amqp091_channel_open *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->out_of_band))) return rc;
+    if (!wire_utf8_valid(m->out_of_band.ptr, m->out_of_band.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -243,6 +252,7 @@ static int decode_channel_close(wire_rd *r, amqp091_channel_close *m)
     int rc;
     if ((rc = wire_get_u16(r, &m->reply_code))) return rc;
     if ((rc = wire_get_shortstr(r, &m->reply_text))) return rc;
+    if (!wire_utf8_valid(m->reply_text.ptr, m->reply_text.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u16(r, &m->class_id))) return rc;
     if ((rc = wire_get_u16(r, &m->method_id))) return rc;
     return 0;
@@ -260,6 +270,7 @@ static int decode_access_request(wire_rd *r, amqp091_access_request *m)
     int rc;
     uint8_t bits;
     if ((rc = wire_get_shortstr(r, &m->realm))) return rc;
+    if (!wire_utf8_valid(m->realm.ptr, m->realm.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->exclusive = (bits >> 0) & 1;
     m->passive = (bits >> 1) & 1;
@@ -282,7 +293,9 @@ static int decode_exchange_declare(wire_rd *r, amqp091_exchange_declare *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->exchange))) return rc;
+    if (!wire_utf8_valid(m->exchange.ptr, m->exchange.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->type))) return rc;
+    if (!wire_utf8_valid(m->type.ptr, m->type.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->passive = (bits >> 0) & 1;
     m->durable = (bits >> 1) & 1;
@@ -306,6 +319,7 @@ static int decode_exchange_delete(wire_rd *r, amqp091_exchange_delete *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->exchange))) return rc;
+    if (!wire_utf8_valid(m->exchange.ptr, m->exchange.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->if_unused = (bits >> 0) & 1;
     m->nowait = (bits >> 1) & 1;
@@ -325,8 +339,11 @@ static int decode_exchange_bind(wire_rd *r, amqp091_exchange_bind *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->destination))) return rc;
+    if (!wire_utf8_valid(m->destination.ptr, m->destination.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->source))) return rc;
+    if (!wire_utf8_valid(m->source.ptr, m->source.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->routing_key))) return rc;
+    if (!wire_utf8_valid(m->routing_key.ptr, m->routing_key.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->nowait = (bits >> 0) & 1;
     if ((rc = wire_get_table(r, &m->arguments))) return rc;
@@ -346,8 +363,11 @@ static int decode_exchange_unbind(wire_rd *r, amqp091_exchange_unbind *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->destination))) return rc;
+    if (!wire_utf8_valid(m->destination.ptr, m->destination.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->source))) return rc;
+    if (!wire_utf8_valid(m->source.ptr, m->source.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->routing_key))) return rc;
+    if (!wire_utf8_valid(m->routing_key.ptr, m->routing_key.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->nowait = (bits >> 0) & 1;
     if ((rc = wire_get_table(r, &m->arguments))) return rc;
@@ -367,6 +387,7 @@ static int decode_queue_declare(wire_rd *r, amqp091_queue_declare *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->passive = (bits >> 0) & 1;
     m->durable = (bits >> 1) & 1;
@@ -381,6 +402,7 @@ static int decode_queue_declare_ok(wire_rd *r, amqp091_queue_declare_ok *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u32(r, &m->message_count))) return rc;
     if ((rc = wire_get_u32(r, &m->consumer_count))) return rc;
     return 0;
@@ -392,8 +414,11 @@ static int decode_queue_bind(wire_rd *r, amqp091_queue_bind *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->exchange))) return rc;
+    if (!wire_utf8_valid(m->exchange.ptr, m->exchange.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->routing_key))) return rc;
+    if (!wire_utf8_valid(m->routing_key.ptr, m->routing_key.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->nowait = (bits >> 0) & 1;
     if ((rc = wire_get_table(r, &m->arguments))) return rc;
@@ -413,6 +438,7 @@ static int decode_queue_purge(wire_rd *r, amqp091_queue_purge *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->nowait = (bits >> 0) & 1;
     return 0;
@@ -431,6 +457,7 @@ static int decode_queue_delete(wire_rd *r, amqp091_queue_delete *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->if_unused = (bits >> 0) & 1;
     m->if_empty = (bits >> 1) & 1;
@@ -450,8 +477,11 @@ static int decode_queue_unbind(wire_rd *r, amqp091_queue_unbind *m)
     int rc;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->exchange))) return rc;
+    if (!wire_utf8_valid(m->exchange.ptr, m->exchange.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->routing_key))) return rc;
+    if (!wire_utf8_valid(m->routing_key.ptr, m->routing_key.len)) return WR_EMALFORMED;
     if ((rc = wire_get_table(r, &m->arguments))) return rc;
     return 0;
 }
@@ -487,7 +517,9 @@ static int decode_basic_consume(wire_rd *r, amqp091_basic_consume *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_shortstr(r, &m->consumer_tag))) return rc;
+    if (!wire_utf8_valid(m->consumer_tag.ptr, m->consumer_tag.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->no_local = (bits >> 0) & 1;
     m->no_ack = (bits >> 1) & 1;
@@ -501,6 +533,7 @@ static int decode_basic_consume_ok(wire_rd *r, amqp091_basic_consume_ok *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->consumer_tag))) return rc;
+    if (!wire_utf8_valid(m->consumer_tag.ptr, m->consumer_tag.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -509,6 +542,7 @@ static int decode_basic_cancel(wire_rd *r, amqp091_basic_cancel *m)
     int rc;
     uint8_t bits;
     if ((rc = wire_get_shortstr(r, &m->consumer_tag))) return rc;
+    if (!wire_utf8_valid(m->consumer_tag.ptr, m->consumer_tag.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->nowait = (bits >> 0) & 1;
     return 0;
@@ -518,6 +552,7 @@ static int decode_basic_cancel_ok(wire_rd *r, amqp091_basic_cancel_ok *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->consumer_tag))) return rc;
+    if (!wire_utf8_valid(m->consumer_tag.ptr, m->consumer_tag.len)) return WR_EMALFORMED;
     return 0;
 }
 
@@ -563,6 +598,7 @@ static int decode_basic_get(wire_rd *r, amqp091_basic_get *m)
     uint8_t bits;
     if ((rc = wire_get_u16(r, &m->ticket))) return rc;
     if ((rc = wire_get_shortstr(r, &m->queue))) return rc;
+    if (!wire_utf8_valid(m->queue.ptr, m->queue.len)) return WR_EMALFORMED;
     if ((rc = wire_get_u8(r, &bits))) return rc;
     m->no_ack = (bits >> 0) & 1;
     return 0;
@@ -585,6 +621,7 @@ static int decode_basic_get_empty(wire_rd *r, amqp091_basic_get_empty *m)
 {
     int rc;
     if ((rc = wire_get_shortstr(r, &m->cluster_id))) return rc;
+    if (!wire_utf8_valid(m->cluster_id.ptr, m->cluster_id.len)) return WR_EMALFORMED;
     return 0;
 }
 

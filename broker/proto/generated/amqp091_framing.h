@@ -566,7 +566,9 @@ typedef struct amqp091_method {
 } amqp091_method;
 
 /* payload = method frame payload (starts at class-id). Slices borrow from
- * payload. Returns 0, WR_EMALFORMED (short or extra bytes, bad table) or
+ * payload. As RabbitMQ: no bytes may follow the last argument, and shortstrs
+ * of methods without content must be valid UTF-8.
+ * Returns 0, WR_EMALFORMED (short or extra bytes, bad table, bad UTF-8) or
  * WR_EUNKNOWN (unknown class/method; out->id is still set). */
 int amqp091_decode_method(const uint8_t *payload, size_t len, amqp091_method *out);
 
