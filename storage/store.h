@@ -1,0 +1,198 @@
+/* store: warren's durable state in one LMDB environment per node.
+ *
+ * The store keeps opaque byte records; it knows nothing about AMQP. The
+ * broker encodes definitions and messages and hands them over as bytes:
+ *
+ *   definitions  (kind, key) -> value     vhosts, users, permissions, durable
+ *                                         exchanges/queues, bindings, ...
+ *   messages     msg id (u64) -> record   stored once, shared by every queue
+ *   queue index  (queue id, seq) -> msg id + flags, in seq order per queue
+ *
+ * Threads. Every function here is called on the loop thread that passed its
+ * uv_loop_t to store_open() (store_open itself may run before the loop
+ * starts). The mutating functions (store_put_def .. store_purge_queue) make no
+ * syscall and no LMDB call: they append to an in-memory pending batch.
+ * store_commit() asks for that batch to be written; at the end of the current
+ * loop iteration (a uv_prepare handle) the batch goes to the storage thread,
+ * which runs ONE write transaction for it and fsyncs once, then posts back
+ * (uv_async) and every callback of the batch runs on the loop thread, in the
+ * order store_commit was called. While a batch is being written, new
+ * operations and commit requests accumulate in the next batch.
+ *
+ * Read functions (store_get_msg, store_read_msg, store_iter_*) open a short
+ * read-only transaction on the calling thread and see committed data only:
+ * an operation still pending in a batch is not visible to them.
+ *
+ * Errors are 0 or a negative WR_E* code (broker/util/wr_err.h).
+ */
+#ifndef WR_STORE_H
+#define WR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "broker/util/wr_buf.h"
+
+/* The on-disk format this build writes and reads (docs/STORAGE.md). */
+#define STORE_FORMAT_VERSION 1
+
+/* Index entry flags. */
+#define STORE_F_DELIVERED 0x01u /* handed to a consumer at least once */
+
+/* Largest key / record the store accepts (LMDB keys are limited to 511 bytes
+ * with the default build; records are capped to keep a batch bounded). */
+#define STORE_MAX_DEF_KEY 500u
+#define STORE_MAX_RECORD  (512u * 1024u * 1024u)
+
+typedef struct store store;
+
+typedef struct store_opts {
+    const char *dir; /* directory of the env (created if missing; parent must exist) */
+    size_t map_size; /* initial map size in bytes; 0 = 64 MiB */
+    size_t map_max;  /* cap for map growth; 0 = 256 GiB */
+} store_opts;
+
+/* Called on the loop thread once the batch holding this commit request has
+ * been written and fsynced (status 0) or has failed: WR_EFULL (map at its cap
+ * or ENOSPC), WR_ESTORE (any other storage error), WR_ECLOSED never (close
+ * flushes). On failure nothing of that batch is on disk. The callback may
+ * queue further operations and call store_commit; it must not call
+ * store_close. */
+typedef void (*store_done_cb)(void *ctx, int status);
+
+/* Opens (or creates) the env in o->dir, checks the format record, opens all
+ * tables in one transaction, clears stale readers and unreferenced message
+ * bodies, and starts the storage thread. Blocking: call at boot. On success
+ * *out owns the store (free with store_close). Returns WR_ESTORE with a logged
+ * reason for a corrupt env or an unknown/newer format, WR_EIO when the
+ * directory cannot be created, WR_ENOMEM, WR_EINVAL. */
+int store_open(uv_loop_t *loop, const store_opts *o, store **out);
+
+/* Flushes: writes every pending operation (one last batch), runs all pending
+ * callbacks on this thread, stops the storage thread and closes the env. The
+ * uv handles are closed with uv_close; the memory is released when the loop
+ * next runs its close callbacks (run the loop once after this). Returns 0 or
+ * WR_EINVAL when called from inside a store callback (then nothing happens). */
+int store_close(store *s);
+
+/* ---- pending-batch operations (loop thread; no syscall; 0 or WR_ENOMEM /
+ * WR_EINVAL / WR_ETOOBIG / WR_ECLOSED). Bytes are copied: the caller keeps
+ * ownership of its buffers. Nothing is written until a store_commit. ---- */
+
+/* Sets definition (kind, key) to value (replacing any). kind is the broker's
+ * namespace byte (vhost, user, queue, ...). klen 1..STORE_MAX_DEF_KEY. */
+int store_put_def(store *s, uint8_t kind, const void *key, size_t klen, const void *val,
+                  size_t vlen);
+
+/* Deletes definition (kind, key); deleting a missing one is not an error. */
+int store_del_def(store *s, uint8_t kind, const void *key, size_t klen);
+
+/* Stores message record bytes under msg_id. Put it before the store_enqueue
+ * calls that reference it (same or earlier batch). The body is deleted by the
+ * store when the last queue reference goes (store_ack / store_purge_queue); a
+ * body no queue references at the next open is removed then. */
+int store_put_msg(store *s, uint64_t msg_id, const void *rec, size_t len);
+
+/* Appends (queue_id, seq) -> msg_id to the queue's index and takes one
+ * reference on the body. seq must grow within a queue (cursor order = seq
+ * order); flags are STORE_F_* (normally 0). */
+int store_enqueue(store *s, uint64_t queue_id, uint64_t seq, uint64_t msg_id, uint8_t flags);
+
+/* Sets STORE_F_DELIVERED on (queue_id, seq) so that after a restart the
+ * message comes back with redelivered set. Missing entry: no-op. */
+int store_mark_delivered(store *s, uint64_t queue_id, uint64_t seq);
+
+/* Removes (queue_id, seq) from the index (ack, reject without requeue,
+ * expiry, max-length drop, dead-lettering away) and drops its body reference;
+ * the body is deleted with the last one. Missing entry: no-op. */
+int store_ack(store *s, uint64_t queue_id, uint64_t seq);
+
+/* Removes every index entry of queue_id (purge, queue delete) and the bodies
+ * no other queue references. Entries enqueued later in the same batch stay. */
+int store_purge_queue(store *s, uint64_t queue_id);
+
+/* Requests that everything queued so far is written; cb (may be NULL) runs
+ * on the loop thread after the write transaction holding it committed or
+ * failed, never synchronously from here. Returns 0, WR_ENOMEM or WR_ECLOSED
+ * (then cb will not run). */
+int store_commit(store *s, store_done_cb cb, void *ctx);
+
+/* ---- state ---- */
+
+/* True after a batch failed (disk or map full, write error) until a later
+ * batch commits: the broker should block publishers meanwhile. */
+bool store_is_blocked(const store *s);
+
+/* Status of the last failed batch (WR_EFULL / WR_ESTORE), 0 when not blocked. */
+int store_last_error(const store *s);
+
+/* Largest message id present when the store was opened (0 if none): the
+ * broker continues its id sequence above it. */
+uint64_t store_last_msg_id(const store *s);
+
+typedef struct store_stats {
+    uint64_t commits;     /* write transactions committed */
+    uint64_t failed;      /* batches that failed */
+    uint64_t ops;         /* operations in committed batches */
+    uint64_t callbacks;   /* commit callbacks run */
+    uint64_t retries;     /* batch retries after map growth */
+    uint64_t map_size;    /* current map size in bytes */
+    uint64_t pending_ops; /* operations waiting in the next batch */
+    bool writing;         /* a batch is on the storage thread */
+} store_stats;
+
+/* Fills *st (loop thread). */
+void store_get_stats(const store *s, store_stats *st);
+
+/* ---- reads (short read transactions; any thread) ---- */
+
+/* Calls cb(ctx, rec, len) with the committed record of msg_id; rec is valid
+ * only during the call. Returns 0, WR_ENOTFOUND or WR_ESTORE. */
+typedef void (*store_rec_cb)(void *ctx, const uint8_t *rec, size_t len);
+int store_read_msg(store *s, uint64_t msg_id, store_rec_cb cb, void *ctx);
+
+/* Appends the committed record of msg_id to out. Returns 0, WR_ENOTFOUND,
+ * WR_ENOMEM or WR_ESTORE. */
+int store_get_msg(store *s, uint64_t msg_id, wr_buf *out);
+
+/* Definition visitor: return 0 to continue, nonzero to stop (that value is
+ * then returned by the iterator). Pointers are valid only during the call. */
+typedef int (*store_def_cb)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen);
+
+/* Visits every committed definition of `kind` in key order. Returns 0, the
+ * callback's nonzero value, or WR_ESTORE. */
+int store_iter_defs(store *s, uint8_t kind, store_def_cb cb, void *ctx);
+
+/* Queue visitor: one index entry in seq order; rec/len is the message record
+ * (NULL/0 with STORE_ITER_NO_BODY, or when the body is missing). */
+typedef int (*store_queue_cb)(void *ctx, uint64_t seq, uint64_t msg_id, uint8_t flags,
+                              const uint8_t *rec, size_t len);
+#define STORE_ITER_NO_BODY 0x01u
+
+/* Visits queue_id's committed index entries in seq order, starting at
+ * from_seq (0 = all). Returns 0, the callback's nonzero value, or WR_ESTORE.
+ * Logs count and time. */
+int store_iter_queue(store *s, uint64_t queue_id, uint64_t from_seq, unsigned iter_flags,
+                     store_queue_cb cb, void *ctx);
+
+/* Visits every queue id that has index entries, with its entry count
+ * (recovery: find index entries of queues whose definition is gone). */
+typedef int (*store_qid_cb)(void *ctx, uint64_t queue_id, uint64_t count);
+int store_iter_queue_ids(store *s, store_qid_cb cb, void *ctx);
+
+/* ---- test seams (unit tests only) ---- */
+
+/* The next `count` write attempts fail with LMDB/errno code `rc` instead of
+ * committing: MDB_MAP_FULL exercises map growth and retry, ENOSPC reports
+ * WR_EFULL, anything else WR_ESTORE. Thread-safe. */
+void store_test_fail_next(store *s, int rc, unsigned count);
+
+/* While paused, the storage thread holds a batch it has taken without
+ * writing it, so tests can queue operations during a commit. Thread-safe. */
+void store_test_pause(store *s, bool paused);
+
+#endif

@@ -1,0 +1,1 @@
+wr_unit_test(test_store LIBS wr_storage wr_util)
