@@ -113,6 +113,8 @@ class Broker:
         self.definitions = definitions
         self.dedicated = dedicated or bool(extra_conf) or bool(definitions)
         self.rmq_env = None
+        self.exit_code = None
+        self.stop_problem = None
 
     # -- warren -------------------------------------------------------------------
     def _start_warren(self):
@@ -160,8 +162,10 @@ class Broker:
             try:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
+                self.stop_problem = "did not stop within 5 s of SIGTERM"
                 self.proc.kill()
                 self.proc.wait(timeout=5)
+        self.exit_code = self.proc.returncode
         self.proc = None
 
     # -- rabbitmq -----------------------------------------------------------------
@@ -249,9 +253,26 @@ class Broker:
             self._kill_warren()
         elif self.dedicated:
             self._stop_rabbitmq()
-        if self.tmp and (IS_RABBIT is False or self.dedicated):
+        if self.tmp and (IS_RABBIT is False or self.dedicated) and not self.problems():
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+
+    def problems(self):
+        """After stop(): a description of a bad exit (crash, sanitizer report) or None."""
+        if IS_RABBIT:
+            return None
+        out = []
+        if self.stop_problem:
+            out.append(self.stop_problem)
+        if self.exit_code not in (None, 0, -signal.SIGTERM):
+            out.append("exit status %s after SIGTERM" % self.exit_code)
+        text = _tail(self.log, 1 << 20)
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                out.append("sanitizer report (%s)" % marker)
+        if out:
+            return "; ".join(out) + "\n" + _tail(self.log)
+        return None
 
     def alive(self):
         """True if the broker process (when we own it) is still running."""

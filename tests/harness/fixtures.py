@@ -21,12 +21,12 @@ def broker(request):
     b = Broker().start()
     yield b
     crashed = not b.alive()
-    log = b.log
     b.stop()
+    problem = b.problems()
     if crashed:
-        with open(log, "rb") as f:
-            tail = f.read()[-4000:].decode("utf-8", "replace")
-        pytest.fail("broker process died during the test:\n" + tail)
+        pytest.fail("broker process died during the test: %s" % problem)
+    if problem:
+        pytest.fail("broker stopped badly: %s (log kept in %s)" % (problem, b.tmp))
 
 
 @pytest.fixture
