@@ -45,7 +45,7 @@
 /* Largest key / record the store accepts (LMDB keys are limited to 511 bytes
  * with the default build; records are capped to keep a batch bounded). */
 #define STORE_MAX_DEF_KEY 500u
-#define STORE_MAX_RECORD  (512u * 1024u * 1024u)
+#define STORE_MAX_RECORD  ((size_t)128 << 20) /* RabbitMQ 3.8 max_message_size */
 
 typedef struct store store;
 
@@ -96,6 +96,23 @@ int store_del_def(store *s, uint8_t kind, const void *key, size_t klen);
  * body no queue references at the next open is removed then. */
 int store_put_msg(store *s, uint64_t msg_id, const void *rec, size_t len);
 
+/* A piece of a record for store_put_msgv. */
+typedef struct store_iov {
+    const void *p;
+    size_t len;
+} store_iov;
+
+/* As store_put_msg with the record given as n pieces (concatenated), so a
+ * caller can store header + properties + body with one copy into the batch. */
+int store_put_msgv(store *s, uint64_t msg_id, const store_iov *iov, size_t n);
+
+/* Reads several committed records in one read transaction (a lazy queue
+ * fetching the next deliveries): cb(ctx, i, rec, len) for each ids[i] in
+ * order, rec NULL/len 0 when missing; rec is valid only during the call.
+ * Returns 0 or WR_ESTORE. */
+typedef void (*store_recs_cb)(void *ctx, size_t i, const uint8_t *rec, size_t len);
+int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, void *ctx);
+
 /* Appends (queue_id, seq) -> msg_id to the queue's index and takes one
  * reference on the body. seq must grow within a queue (cursor order = seq
  * order); flags are STORE_F_* (normally 0). */
@@ -134,7 +151,9 @@ int store_last_error(const store *s);
 uint64_t store_last_msg_id(const store *s);
 
 typedef struct store_stats {
-    uint64_t commits;     /* write transactions committed */
+    uint64_t commits;     /* batches committed */
+    uint64_t txns;        /* write transactions committed (more than commits only when
+                             a batch too large for one transaction was chunked) */
     uint64_t failed;      /* batches that failed */
     uint64_t ops;         /* operations in committed batches */
     uint64_t callbacks;   /* commit callbacks run */

@@ -28,10 +28,10 @@
 #define STORE_DEFAULT_MAP  ((size_t)64 << 20)
 #define STORE_DEFAULT_MAX  ((size_t)256 << 30)
 #define STORE_MIN_MAP      ((size_t)1 << 20)
-#define STORE_REC_CAP      ((size_t)128 << 20)
 #define STORE_CLOSE_ROUNDS 64
 #define STORE_KEEP_BYTES   ((size_t)4 << 20)
 #define STORE_KEEP_CBS     65536
+#define STORE_CHUNK_BYTES  ((size_t)32 << 20)
 #define STORE_META_FORMAT  "format"
 
 enum store_op_type {
@@ -100,6 +100,7 @@ struct store {
     int fail_rc;
     unsigned fail_count;
     uint64_t t_retries;
+    uint64_t t_txns;
     uint64_t t_map_size;
 };
 
@@ -337,10 +338,16 @@ static int store__purge(store *s, MDB_txn *txn, uint64_t qid)
     return rc;
 }
 
-static int store__apply(store *s, MDB_txn *txn, const store_batch *b)
+/* Applies the ops of b from byte offset `from`, stopping after the op that
+ * crosses `limit` bytes of encoded ops; *next = where the next chunk starts
+ * (b->ops.len when all are applied). */
+static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t from, size_t limit,
+                        size_t *next)
 {
-    const uint8_t *p = b->ops.data, *end = b->ops.data + b->ops.len;
+    const uint8_t *p = b->ops.data + from, *end = b->ops.data + b->ops.len;
+    const uint8_t *stop = limit >= (size_t)(end - p) ? end : p + limit;
     while (p < end) {
+        if (p >= stop) break;
         store_op op;
         memcpy(&op, p, sizeof op);
         const uint8_t *pl = p + sizeof op;
@@ -432,6 +439,7 @@ static int store__apply(store *s, MDB_txn *txn, const store_batch *b)
         }
         if (rc) return rc;
     }
+    *next = (size_t)(p - b->ops.data);
     return 0;
 }
 
@@ -474,14 +482,18 @@ static int store__take_injected(store *s)
     return rc;
 }
 
-/* Writes batch b in one transaction, growing the map on MDB_MAP_FULL.
- * Returns 0, WR_EFULL or WR_ESTORE (logged). */
-static int store__write(store *s, store_batch *b, uint64_t *retries)
+/* Writes batch b in one transaction (one fsync), growing the map on
+ * MDB_MAP_FULL. A batch too large for one LMDB transaction (MDB_TXN_FULL)
+ * is written in chunks of STORE_CHUNK_BYTES, one transaction each. Returns
+ * 0, WR_EFULL or WR_ESTORE (logged). */
+static int store__write(store *s, store_batch *b, uint64_t *retries, uint64_t *txns)
 {
     bool reopened = false;
+    size_t from = 0, limit = SIZE_MAX;
     for (;;) {
         if (!s->env && store__reopen(s)) return WR_ESTORE;
         MDB_txn *txn = NULL;
+        size_t next = from;
         int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (rc == MDB_PANIC && !reopened) {
             reopened = true;
@@ -489,16 +501,28 @@ static int store__write(store *s, store_batch *b, uint64_t *retries)
             continue;
         }
         if (rc == 0) {
-            rc = store__apply(s, txn, b);
+            rc = store__apply(s, txn, b, from, limit, &next);
             int inj = rc ? 0 : store__take_injected(s);
             if (rc || inj) {
                 mdb_txn_abort(txn);
                 if (inj) rc = inj;
             } else {
                 rc = mdb_txn_commit(txn);
+                if (rc == 0) (*txns)++;
             }
         }
-        if (rc == 0) return 0;
+        if (rc == 0) {
+            if (next >= b->ops.len) return 0;
+            from = next; /* chunked: continue with the next chunk */
+            continue;
+        }
+        if (rc == MDB_TXN_FULL && limit > STORE_CHUNK_BYTES) {
+            wr_warn("store: batch of %" PRIu64 " operations (%zu bytes) too large for one "
+                    "transaction; writing it in chunks",
+                    b->nops, b->ops.len);
+            limit = STORE_CHUNK_BYTES;
+            continue;
+        }
         if (rc == MDB_MAP_FULL) {
             if (s->map_size >= s->map_max) {
                 wr_error("store: map of %s is full at its cap of %zu MiB; batch of %" PRIu64
@@ -542,11 +566,12 @@ static void store__thread(void *arg)
         while (s->paused) uv_cond_wait(&s->cv, &s->mu);
         uv_mutex_unlock(&s->mu);
 
-        uint64_t retries = 0;
-        b->status = store__write(s, b, &retries);
+        uint64_t retries = 0, txns = 0;
+        b->status = store__write(s, b, &retries, &txns);
 
         uv_mutex_lock(&s->mu);
         s->t_retries += retries;
+        s->t_txns += txns;
         s->t_map_size = s->map_size;
         s->done = b;
         uv_cond_broadcast(&s->done_cv);
@@ -579,12 +604,14 @@ static void store__finish(store *s)
     store_batch *b = s->done;
     s->done = NULL;
     uint64_t retries = s->t_retries;
+    uint64_t txns = s->t_txns;
     uint64_t map = s->t_map_size;
     uv_mutex_unlock(&s->mu);
     if (!b) return;
     s->busy = false;
     uv_unref((uv_handle_t *)&s->async);
     s->st.retries = retries;
+    s->st.txns = txns;
     s->st.map_size = map;
     if (b->status == 0) {
         s->st.commits++;
@@ -803,7 +830,7 @@ int store_put_def(store *s, uint8_t kind, const void *key, size_t klen, const vo
                   size_t vlen)
 {
     if (!s || !key || klen == 0 || (vlen && !val)) return WR_EINVAL;
-    if (klen > STORE_MAX_DEF_KEY || vlen > STORE_REC_CAP) return WR_ETOOBIG;
+    if (klen > STORE_MAX_DEF_KEY || vlen > STORE_MAX_RECORD) return WR_ETOOBIG;
     store_op op = {.type = STORE_OP_DEF_PUT, .kind = kind, .len1 = (uint32_t)klen, .len2 = vlen};
     return store__push(s, &op, key, klen, val, vlen);
 }
@@ -819,9 +846,36 @@ int store_del_def(store *s, uint8_t kind, const void *key, size_t klen)
 int store_put_msg(store *s, uint64_t msg_id, const void *rec, size_t len)
 {
     if (!s || (len && !rec)) return WR_EINVAL;
-    if (len > STORE_REC_CAP || len > STORE_MAX_RECORD) return WR_ETOOBIG;
+    if (len > STORE_MAX_RECORD) return WR_ETOOBIG;
     store_op op = {.type = STORE_OP_MSG_PUT, .a = msg_id, .len1 = (uint32_t)len};
     return store__push(s, &op, rec, len, NULL, 0);
+}
+
+int store_put_msgv(store *s, uint64_t msg_id, const store_iov *iov, size_t n)
+{
+    if (!s || (n && !iov)) return WR_EINVAL;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].len && !iov[i].p) return WR_EINVAL;
+        len += iov[i].len;
+        if (len > STORE_MAX_RECORD) return WR_ETOOBIG;
+    }
+    if (s->closing) return WR_ECLOSED;
+    store_op op = {.type = STORE_OP_MSG_PUT, .a = msg_id, .len1 = (uint32_t)len};
+    size_t padded = (sizeof op + len + 7) & ~(size_t)7;
+    wr_buf *b = &s->cur->ops;
+    if (wr_buf_reserve(b, padded)) return WR_ENOMEM;
+    uint8_t *w = b->data + b->len;
+    memcpy(w, &op, sizeof op);
+    size_t off = sizeof op;
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].len) memcpy(w + off, iov[i].p, iov[i].len);
+        off += iov[i].len;
+    }
+    if (padded > off) memset(w + off, 0, padded - off);
+    b->len += padded;
+    s->cur->nops++;
+    return 0;
 }
 
 int store_enqueue(store *s, uint64_t queue_id, uint64_t seq, uint64_t msg_id, uint8_t flags)
@@ -929,6 +983,31 @@ int store_read_msg(store *s, uint64_t msg_id, store_rec_cb cb, void *ctx)
     else {
         wr_error("store: reading message %" PRIu64 " failed: %s", msg_id, mdb_strerror(rc));
         err = WR_ESTORE;
+    }
+    store__rend(s, txn);
+    return err;
+}
+
+int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, void *ctx)
+{
+    if (!s || !cb || (n && !ids)) return WR_EINVAL;
+    MDB_txn *txn;
+    int err = store__rbegin(s, &txn);
+    if (err) return err;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t kb[8];
+        be64_put(kb, ids[i]);
+        MDB_val k = {8, kb}, v;
+        int rc = mdb_get(txn, s->dbi_msgs, &k, &v);
+        if (rc == 0) {
+            cb(ctx, i, v.mv_data, v.mv_size);
+        } else if (rc == MDB_NOTFOUND) {
+            cb(ctx, i, NULL, 0);
+        } else {
+            wr_error("store: reading message %" PRIu64 " failed: %s", ids[i], mdb_strerror(rc));
+            err = WR_ESTORE;
+            break;
+        }
     }
     store__rend(s, txn);
     return err;

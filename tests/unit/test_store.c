@@ -23,6 +23,7 @@
 #include "broker/util/wr_err.h"
 #include "broker/util/wr_log.h"
 #include "storage/store.h"
+#include "storage/store_rec.h"
 
 typedef struct fx {
     uv_loop_t loop;
@@ -613,6 +614,121 @@ static void test_close_while_writing(void **state)
     assert_int_equal(b[1], 0);
 }
 
+static void test_txn_full_is_chunked(void **state)
+{
+    fx *f = *state;
+    open_store(f, 0, 0);
+    static uint8_t rec[1 << 20];
+    for (uint64_t i = 0; i < 40; i++) { /* 40 MiB: more than one 32 MiB chunk */
+        memset(rec, (int)i, sizeof rec);
+        assert_int_equal(store_put_msg(f->s, i + 1, rec, sizeof rec), 0);
+        assert_int_equal(store_enqueue(f->s, 1, i, i + 1, 0), 0);
+    }
+    store_test_fail_next(f->s, MDB_TXN_FULL, 1);
+    assert_int_equal(commit_wait(f), 0);
+    store_stats st;
+    store_get_stats(f->s, &st);
+    assert_int_equal(st.commits, 1);
+    assert_int_equal(st.txns, 2);
+    static qlist l;
+    read_queue(f, 1, &l);
+    assert_int_equal(l.n, 40);
+}
+
+typedef struct multi {
+    size_t n, missing;
+    size_t len[8];
+} multi;
+
+static void multi_cb(void *ctx, size_t i, const uint8_t *rec, size_t len)
+{
+    multi *m = ctx;
+    if (!rec) m->missing++;
+    m->len[i] = len;
+    m->n++;
+}
+
+static void test_msg_record_iov_roundtrip(void **state)
+{
+    fx *f = *state;
+    open_store(f, 0, 0);
+    store_msg_hdr h;
+    store_iov iov[STORE_MSG_IOV];
+    const char props[] = {(char)0x90, 0, 'x'};
+    int n = store_msg_iov(&h, iov, "amq.topic", 9, "a.b.c", 5, props, sizeof props, "hello", 5);
+    assert_int_equal(n, STORE_MSG_IOV);
+    assert_int_equal(store_put_msgv(f->s, 77, iov, (size_t)n), 0);
+    assert_int_equal(store_enqueue(f->s, 1, 0, 77, 0), 0);
+    n = store_msg_iov(&h, iov, "", 0, "", 0, NULL, 0, NULL, 0);
+    assert_int_equal(store_put_msgv(f->s, 78, iov, (size_t)n), 0);
+    assert_int_equal(store_enqueue(f->s, 1, 1, 78, 0), 0);
+    assert_int_equal(commit_wait(f), 0);
+    wr_buf b;
+    wr_buf_init(&b);
+    assert_int_equal(store_get_msg(f->s, 77, &b), 0);
+    store_msg_view v;
+    assert_int_equal(store_msg_decode(b.data, b.len, &v), 0);
+    assert_int_equal(v.exchange_len, 9);
+    assert_memory_equal(v.exchange, "amq.topic", 9);
+    assert_memory_equal(v.routing_key, "a.b.c", 5);
+    assert_int_equal(v.props_len, 3);
+    assert_memory_equal(v.props, props, 3);
+    assert_int_equal(v.body_len, 5);
+    assert_memory_equal(v.body, "hello", 5);
+    /* every truncation of a valid record is rejected, never over-read */
+    for (size_t cut = 0; cut < 2 + 9 + 1 + 5 + 4 + 3; cut++)
+        assert_int_equal(store_msg_decode(b.data, cut, &v), WR_EMALFORMED);
+    b.data[0] = 9; /* unknown record version */
+    assert_int_equal(store_msg_decode(b.data, b.len, &v), WR_EMALFORMED);
+    wr_buf_reset(&b);
+    assert_int_equal(store_get_msg(f->s, 78, &b), 0);
+    assert_int_equal(store_msg_decode(b.data, b.len, &v), 0);
+    assert_int_equal(v.body_len, 0);
+    wr_buf_free(&b);
+    uint8_t big[300] = {0};
+    assert_int_equal(store_msg_iov(&h, iov, big, 256, "", 0, NULL, 0, NULL, 0), WR_ETOOBIG);
+    /* batch read in one transaction */
+    uint64_t ids[3] = {77, 5, 78};
+    multi m = {0};
+    assert_int_equal(store_read_msgs(f->s, ids, 3, multi_cb, &m), 0);
+    assert_int_equal(m.n, 3);
+    assert_int_equal(m.missing, 1);
+    assert_int_equal(m.len[0], 2 + 9 + 1 + 5 + 4 + 3 + 5);
+}
+
+static void test_field_helpers(void **state)
+{
+    (void)state;
+    wr_buf b;
+    wr_buf_init(&b);
+    assert_int_equal(store_wr_u8(&b, 7), 0);
+    assert_int_equal(store_wr_u32(&b, 0xdeadbeef), 0);
+    assert_int_equal(store_wr_u64(&b, 1ull << 40), 0);
+    assert_int_equal(store_wr_bytes(&b, "name", 4), 0);
+    store_rd r;
+    store_rd_init(&r, b.data, b.len);
+    uint8_t u8;
+    uint32_t u32;
+    uint64_t u64;
+    const uint8_t *p;
+    size_t n;
+    assert_int_equal(store_rd_u8(&r, &u8), 0);
+    assert_int_equal(store_rd_u32(&r, &u32), 0);
+    assert_int_equal(store_rd_u64(&r, &u64), 0);
+    assert_int_equal(store_rd_bytes(&r, &p, &n), 0);
+    assert_int_equal(u8, 7);
+    assert_int_equal(u32, 0xdeadbeef);
+    assert_int_equal(u64, 1ull << 40);
+    assert_int_equal(n, 4);
+    assert_memory_equal(p, "name", 4);
+    assert_int_equal(store_rd_u8(&r, &u8), WR_EMALFORMED);
+    /* a length prefix larger than the rest */
+    store_rd_init(&r, b.data + 13, b.len - 14);
+    assert_int_equal(store_rd_bytes(&r, &p, &n), WR_EMALFORMED);
+    assert_int_equal(r.off, 0);
+    wr_buf_free(&b);
+}
+
 /* ---- throughput: 100k enqueue + ack of 1 KiB records ---- */
 
 typedef struct perf {
@@ -700,6 +816,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_mismatch_and_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_flushes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txn_full_is_chunked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_msg_record_iov_roundtrip, setup, teardown),
+        cmocka_unit_test(test_field_helpers),
         cmocka_unit_test_setup_teardown(test_perf_enqueue_ack, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
