@@ -20,7 +20,7 @@ static void test_roundtrip(void **state)
     uint16_t u16;
     uint32_t u32;
     uint64_t u64;
-    wr_bytes s, l, t;
+    wr_bytes s = {0}, l = {0}, t = {0};
     static const uint8_t table[] = {1, 'k', 't', 1};
     (void)state;
 
