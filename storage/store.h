@@ -11,13 +11,16 @@
  * Threads. Every function here is called on the loop thread that passed its
  * uv_loop_t to store_open() (store_open itself may run before the loop
  * starts). The mutating functions (store_put_def .. store_purge_queue) make no
- * syscall and no LMDB call: they append to an in-memory pending batch.
- * store_commit() asks for that batch to be written; at the end of the current
- * loop iteration (a uv_prepare handle) the batch goes to the storage thread,
- * which runs ONE write transaction for it and fsyncs once, then posts back
- * (uv_async) and every callback of the batch runs on the loop thread, in the
- * order store_commit was called. While a batch is being written, new
- * operations and commit requests accumulate in the next batch.
+ * syscall and no LMDB call: they append to an in-memory pending batch. At the
+ * end of the current loop iteration (a uv_prepare handle) the batch goes to
+ * the storage thread, which runs ONE write transaction for it and fsyncs
+ * once, then posts back (uv_async); the callbacks registered with
+ * store_commit() for that batch then run on the loop thread, in the order
+ * store_commit was called. While a batch is being written, new operations
+ * and commit requests accumulate in the next batch, which leaves as soon as
+ * the first one is back. Every operation is written in the next batch, with
+ * or without a store_commit; store_commit only adds a "tell me when this is
+ * on disk" point.
  *
  * Read functions (store_get_msg, store_read_msg, store_iter_*) open a short
  * read-only transaction on the calling thread and see committed data only:
@@ -80,7 +83,7 @@ int store_close(store *s);
 
 /* ---- pending-batch operations (loop thread; no syscall; 0 or WR_ENOMEM /
  * WR_EINVAL / WR_ETOOBIG / WR_ECLOSED). Bytes are copied: the caller keeps
- * ownership of its buffers. Nothing is written until a store_commit. ---- */
+ * ownership of its buffers. Written with the next batch (see above). ---- */
 
 /* Sets definition (kind, key) to value (replacing any). kind is the broker's
  * namespace byte (vhost, user, queue, ...). klen 1..STORE_MAX_DEF_KEY. */
@@ -131,10 +134,10 @@ int store_ack(store *s, uint64_t queue_id, uint64_t seq);
  * no other queue references. Entries enqueued later in the same batch stay. */
 int store_purge_queue(store *s, uint64_t queue_id);
 
-/* Requests that everything queued so far is written; cb (may be NULL) runs
- * on the loop thread after the write transaction holding it committed or
- * failed, never synchronously from here. Returns 0, WR_ENOMEM or WR_ECLOSED
- * (then cb will not run). */
+/* Registers cb (may be NULL) to run on the loop thread once every operation
+ * queued before this call is committed and fsynced (status 0) or its batch
+ * failed; never synchronously from here. Callbacks run in call order.
+ * Returns 0, WR_ENOMEM or WR_ECLOSED (then cb will not run). */
 int store_commit(store *s, store_done_cb cb, void *ctx);
 
 /* ---- state ---- */

@@ -807,6 +807,16 @@ int store_close(store *s)
     return 0;
 }
 
+/* Every operation is written in the next batch even without a commit
+ * request: mark the batch wanted and make sure it leaves at the end of this
+ * loop iteration (or when the batch being written comes back). */
+static inline void store__want(store *s)
+{
+    s->want = true;
+    if (!s->busy && !uv_is_active((uv_handle_t *)&s->prepare))
+        uv_prepare_start(&s->prepare, store__prepare_cb);
+}
+
 /* Appends one op with payload p1/p2 to the current batch. */
 static int store__push(store *s, const store_op *op, const void *p1, size_t n1, const void *p2,
                        size_t n2)
@@ -823,6 +833,7 @@ static int store__push(store *s, const store_op *op, const void *p1, size_t n1, 
     if (padded > total) memset(w + total, 0, padded - total);
     b->len += padded;
     s->cur->nops++;
+    store__want(s);
     return 0;
 }
 
@@ -875,6 +886,7 @@ int store_put_msgv(store *s, uint64_t msg_id, const store_iov *iov, size_t n)
     if (padded > off) memset(w + off, 0, padded - off);
     b->len += padded;
     s->cur->nops++;
+    store__want(s);
     return 0;
 }
 
@@ -919,8 +931,7 @@ int store_commit(store *s, store_done_cb cb, void *ctx)
         b->cbcap = nc;
     }
     b->cbs[b->ncbs++] = (store_cbent){cb, ctx};
-    s->want = true;
-    if (!s->busy) store__kick(s);
+    store__want(s);
     return 0;
 }
 

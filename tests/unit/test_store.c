@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -729,6 +731,113 @@ static void test_field_helpers(void **state)
     wr_buf_free(&b);
 }
 
+static void test_ops_without_commit_are_written(void **state)
+{
+    fx *f = *state;
+    open_store(f, 0, 0);
+    put_msg_enq(f->s, 1, 1, 1);
+    assert_int_equal(commit_wait(f), 0);
+    assert_int_equal(store_mark_delivered(f->s, 1, 1), 0); /* no store_commit */
+    store_stats st;
+    uint64_t deadline = uv_hrtime() + 5000000000ull;
+    do {
+        assert_true(uv_hrtime() < deadline);
+        uv_run(&f->loop, UV_RUN_ONCE);
+        store_get_stats(f->s, &st);
+    } while (st.commits < 2);
+    static qlist l;
+    read_queue(f, 1, &l);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.e[0].flags, STORE_F_DELIVERED);
+}
+
+/* kill -9 while publishing: every confirmed message is there after reopen. */
+typedef struct child_ctx {
+    int fd;
+    uint64_t id;
+} child_ctx;
+
+static void child_confirm(void *ctx, int status)
+{
+    child_ctx *c = ctx;
+    if (status == 0 && write(c->fd, &c->id, 8) != 8) _exit(3);
+}
+
+static void child_publish(const char *dir, int fd)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    store *s;
+    store_opts o = {.dir = dir, .map_size = 1 << 20};
+    if (store_open(&loop, &o, &s)) _exit(2);
+    static child_ctx ctx[1000000];
+    static uint8_t rec[2048];
+    uint64_t id = 0;
+    for (;;) {
+        for (int k = 0; k < 64 && id < 1000000; k++, id++) {
+            memset(rec, (int)(id & 0xff), sizeof rec);
+            ctx[id] = (child_ctx){fd, id + 1};
+            if (store_put_msg(s, id + 1, rec, 100 + (size_t)(id % 1900)) ||
+                store_enqueue(s, 9, id, id + 1, 0) || store_commit(s, child_confirm, &ctx[id]))
+                _exit(4);
+        }
+        uv_run(&loop, UV_RUN_ONCE);
+    }
+}
+
+static void test_kill9_keeps_confirmed(void **state)
+{
+    fx *f = *state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(p[0]);
+        child_publish(f->dir, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    uint64_t maxid = 0, got = 0, v;
+    uint64_t kill_at = 1000 + uv_hrtime() % 4000; /* vary the moment of the kill */
+    while (got < kill_at && read(p[0], &v, 8) == 8) {
+        got++;
+        if (v > maxid) maxid = v;
+    }
+    kill(pid, SIGKILL);
+    int wst;
+    waitpid(pid, &wst, 0);
+    while (read(p[0], &v, 8) == 8) {
+        got++;
+        if (v > maxid) maxid = v;
+    }
+    close(p[0]);
+    assert_true(got >= kill_at);
+    open_store(f, 0, 0);
+    /* confirms go out in order, so 1..maxid must all be there */
+    assert_int_equal(store_iter_queue(f->s, 9, 0, 0, NULL, NULL), WR_EINVAL);
+    static qlist l;
+    uint64_t seen = 0;
+    for (uint64_t from = 0; from < maxid; from += 4096) {
+        l.n = 0;
+        int rc = store_iter_queue(f->s, 9, from, STORE_ITER_NO_BODY, q_cb, &l);
+        assert_true(rc == 0 || rc == 1); /* 1: the list is full, next round continues */
+        for (size_t i = 0; i < l.n && l.e[i].seq < maxid; i++) {
+            assert_int_equal(l.e[i].seq, from + i);
+            assert_int_equal(l.e[i].mid, from + i + 1);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, maxid);
+    wr_buf b;
+    wr_buf_init(&b);
+    assert_int_equal(store_get_msg(f->s, maxid, &b), 0);
+    assert_int_equal(b.len, 100 + (maxid - 1) % 1900);
+    assert_int_equal(b.data[0], (maxid - 1) & 0xff);
+    wr_buf_free(&b);
+    printf("kill -9: %" PRIu64 " confirmed before the kill, all recovered\n", maxid);
+}
+
 /* ---- throughput: 100k enqueue + ack of 1 KiB records ---- */
 
 typedef struct perf {
@@ -819,6 +928,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_txn_full_is_chunked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msg_record_iov_roundtrip, setup, teardown),
         cmocka_unit_test(test_field_helpers),
+        cmocka_unit_test_setup_teardown(test_ops_without_commit_are_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_keeps_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_enqueue_ack, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
