@@ -191,7 +191,8 @@ static int store__env_open(store *s)
     if ((rc = mdb_env_open(s->env, s->dir, 0, 0640))) goto fail;
     MDB_envinfo info;
     if (mdb_env_info(s->env, &info) == 0 && info.me_mapsize > s->map_size)
-        s->map_size = info.me_mapsize;
+        s->map_size = info.me_mapsize; /* the data already needs more than configured */
+    if (s->map_max < s->map_size) s->map_max = s->map_size;
     int dead = 0;
     mdb_reader_check(s->env, &dead);
     if (dead) wr_info("store: cleared %d stale reader slot(s)", dead);

@@ -462,6 +462,14 @@ static void test_map_growth_50mb(void **state)
     wr_buf_free(&b);
     printf("map growth: %" PRIu64 " commits, %" PRIu64 " retries, map %" PRIu64 " MiB\n",
            ss.commits, ss.retries, ss.map_size >> 20);
+    /* reopening with a configured map smaller than the data works */
+    close_store(f);
+    open_store(f, 1 << 20, 2 << 20);
+    store_get_stats(f->s, &ss);
+    assert_true(ss.map_size >= 50ull << 20);
+    assert_true(has_msg(f->s, 800));
+    put_msg_enq(f->s, 801, 1, 800);
+    assert_int_equal(commit_wait(f), 0);
 }
 
 static void test_map_cap_reports_full(void **state)
