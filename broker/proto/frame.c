@@ -27,6 +27,17 @@ long frame_parse(const uint8_t *buf, size_t len, uint32_t frame_max, wr_frame *o
     return (long)size + FRAME_OVERHEAD;
 }
 
+int frame_get_content_header(const uint8_t *payload, uint32_t size, uint16_t *class_id,
+                             uint64_t *body_size, wr_bytes *props)
+{
+    if (size < FRAME_CONTENT_HEADER_FIXED + 2) return WR_EMALFORMED;
+    *class_id = wire_load_u16(payload);
+    *body_size = wire_load_u64(payload + 4);
+    props->ptr = payload + FRAME_CONTENT_HEADER_FIXED;
+    props->len = size - FRAME_CONTENT_HEADER_FIXED;
+    return 0;
+}
+
 static inline uint8_t *put_frame_head(uint8_t *p, uint8_t type, uint16_t channel, uint32_t size)
 {
     p[0] = type;

@@ -34,6 +34,12 @@ typedef struct wr_frame {
  * soon as the 7-byte header is in, frame_max 0 = no limit). */
 long frame_parse(const uint8_t *buf, size_t len, uint32_t frame_max, wr_frame *out);
 
+/* Splits a content header payload (frame type 2): class-id, body-size and the
+ * property list (flags onward, borrowed). The weight field is ignored, as
+ * RabbitMQ does. Returns 0 or WR_EMALFORMED (payload shorter than 14 bytes). */
+int frame_get_content_header(const uint8_t *payload, uint32_t size, uint16_t *class_id,
+                             uint64_t *body_size, wr_bytes *props);
+
 /* Appends one method frame. Returns 0, WR_ENOMEM or the encoder's WR_EINVAL. */
 int frame_put_method(wr_buf *out, uint16_t channel, const amqp091_method *m);
 
