@@ -539,6 +539,29 @@ static void test_injected_failure_reaches_callbacks(void **state)
     assert_int_equal(st.failed, 2);
 }
 
+/* Rewrites (or with val NULL deletes) the format record behind the store's
+ * back, with LMDB directly (the store is closed meanwhile). */
+static void set_format(const char *dir, const void *val, size_t len)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+    assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    MDB_val k = {6, "format"}, v = {len, (void *)val};
+    if (val)
+        assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+    else {
+        int rc = mdb_del(txn, dbi, &k, NULL);
+        assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    }
+    assert_int_equal(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
 static void test_version_mismatch_and_corrupt(void **state)
 {
     fx *f = *state;
@@ -546,24 +569,24 @@ static void test_version_mismatch_and_corrupt(void **state)
     put_msg_enq(f->s, 1, 1, 1);
     assert_int_equal(commit_wait(f), 0);
     close_store(f);
-    /* rewrite the format record as a newer format */
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, 0, 0640), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+    /* a newer format, a malformed format record, then none next to data */
     uint8_t v2[4] = {0, 0, 0, 2};
-    MDB_val k = {6, "format"}, v = {4, v2};
-    assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
     store_opts o = {.dir = f->dir};
     store *s = NULL;
+    set_format(f->dir, v2, 4);
     assert_int_equal(store_open(&f->loop, &o, &s), WR_ESTORE);
     assert_null(s);
+    set_format(f->dir, v2, 3);
+    assert_int_equal(store_open(&f->loop, &o, &s), WR_ESTORE);
+    set_format(f->dir, NULL, 0);
+    assert_int_equal(store_open(&f->loop, &o, &s), WR_ESTORE);
+    assert_null(s);
+    uint8_t v1[4] = {0, 0, 0, 1};
+    set_format(f->dir, v1, 4); /* the right format again: opens */
+    assert_int_equal(store_open(&f->loop, &o, &s), 0);
+    assert_true(has_msg(s, 1));
+    assert_int_equal(store_close(s), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
     /* garbage instead of an LMDB file */
     char p[400];
     snprintf(p, sizeof p, "%s/data.mdb", f->dir);
