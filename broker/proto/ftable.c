@@ -1,5 +1,6 @@
 #include "broker/proto/ftable.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Reads one value (type letter already consumed) into *val, bounds-checked but
@@ -253,23 +254,70 @@ bool ftable_value_equal(const ftable_value *a, const ftable_value *b)
     }
 }
 
-bool ftable_equal(wr_bytes a, wr_bytes b)
+typedef struct entry {
+    wr_bytes key;
+    ftable_value val;
+    int pos;
+} entry;
+
+static int entry_cmp(const void *x, const void *y)
+{
+    const entry *a = x, *b = y;
+    uint32_t n = a->key.len < b->key.len ? a->key.len : b->key.len;
+    int c = n ? memcmp(a->key.ptr, b->key.ptr, n) : 0;
+
+    if (c) return c;
+    if (a->key.len != b->key.len) return a->key.len < b->key.len ? -1 : 1;
+    return a->pos - b->pos;
+}
+
+/* Reads the n entries of t into e[] sorted by key (wire order among equal keys). */
+static int collect(wr_bytes t, entry *e, int n)
 {
     ftable_iter it;
-    wr_bytes k;
-    ftable_value va, vb;
-    int na, nb, rc;
+    int i = 0;
+
+    ftable_iter_init(&it, t);
+    while (i < n && ftable_next(&it, &e[i].key, &e[i].val) == 1) {
+        e[i].pos = i;
+        i++;
+    }
+    if (i != n) return WR_EMALFORMED;
+    qsort(e, (size_t)n, sizeof(*e), entry_cmp);
+    return 0;
+}
+
+/* Small tables (declare arguments are a handful of keys) sort on the stack;
+ * big ones on the heap. Sorting keeps a hostile table from making this
+ * quadratic. */
+#define FTABLE_EQUAL_SMALL 16
+
+bool ftable_equal(wr_bytes a, wr_bytes b)
+{
+    entry sa[FTABLE_EQUAL_SMALL], sb[FTABLE_EQUAL_SMALL];
+    entry *ea = sa, *eb = sb;
+    int na, nb, i;
+    bool eq = false;
 
     if (wr_bytes_eq(a, b)) return ftable_validate(a.ptr, a.len) == 0;
     na = ftable_count(a);
     nb = ftable_count(b);
     if (na < 0 || nb < 0 || na != nb) return false;
-    ftable_iter_init(&it, a);
-    while ((rc = ftable_next(&it, &k, &va)) == 1) {
-        if (ftable_getn(b, k.ptr, k.len, &vb) != 0) return false;
-        if (!ftable_value_equal(&va, &vb)) return false;
+    if (na > FTABLE_EQUAL_SMALL) {
+        ea = malloc(sizeof(*ea) * (size_t)na);
+        eb = malloc(sizeof(*eb) * (size_t)nb);
+        if (!ea || !eb) goto cleanup;
     }
-    return rc == 0;
+    if (collect(a, ea, na) || collect(b, eb, nb)) goto cleanup;
+    for (i = 0; i < na; i++) {
+        if (!wr_bytes_eq(ea[i].key, eb[i].key) || !ftable_value_equal(&ea[i].val, &eb[i].val))
+            goto cleanup;
+    }
+    eq = true;
+cleanup:
+    if (ea != sa) free(ea);
+    if (eb != sb) free(eb);
+    return eq;
 }
 
 /* ---- builders ---- */

@@ -78,8 +78,10 @@ int ftable_count(wr_bytes table);
  * ftable_equal, arrays element by element). */
 bool ftable_value_equal(const ftable_value *a, const ftable_value *b);
 
-/* Same set of entries in any order (RabbitMQ compares declare arguments this
- * way). False on malformed content. */
+/* Same set of entries in any order (RabbitMQ compares binding arguments
+ * sorted). Entries with a repeated key are matched in wire order. False on
+ * malformed content (and when a large table cannot be sorted for lack of
+ * memory). O(n log n) in the number of entries. */
 bool ftable_equal(wr_bytes a, wr_bytes b);
 
 /* Builders: append "key, type letter, value" to b, which holds table content

@@ -14,6 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wr_frame f;
     amqp091_method m;
     amqp091_basic_properties p;
+    uint16_t cls;
+    uint64_t body_size;
+    wr_bytes props;
     long n;
 
     while (off < size) {
@@ -23,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (f.type == AMQP091_FRAME_METHOD) {
             (void)amqp091_decode_method(f.payload, f.size, &m);
-        } else if (f.type == AMQP091_FRAME_HEADER && f.size >= FRAME_CONTENT_HEADER_FIXED) {
-            (void)amqp091_decode_basic_properties(f.payload + FRAME_CONTENT_HEADER_FIXED,
-                                                  f.size - FRAME_CONTENT_HEADER_FIXED, &p);
+        } else if (f.type == AMQP091_FRAME_HEADER &&
+                   frame_get_content_header(f.payload, f.size, &cls, &body_size, &props) == 0) {
+            (void)amqp091_decode_basic_properties(props.ptr, props.len, &p);
         }
         off += (size_t)n;
     }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,6 +320,40 @@ static void test_equal_any_order(void **state)
     wr_buf_free(&d);
 }
 
+static void test_equal_large_and_duplicates(void **state)
+{
+    wr_buf a, b, c, d;
+    char key[16];
+    (void)state;
+    wr_buf_init(&a);
+    wr_buf_init(&b);
+    /* 20000 entries in opposite orders: equal, and quick (sorted, not quadratic) */
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        ftable_put_i64(&a, key, i);
+        snprintf(key, sizeof(key), "k%d", 19999 - i);
+        ftable_put_i64(&b, key, 19999 - i);
+    }
+    assert_true(ftable_equal(B(&a), B(&b)));
+    /* change one value */
+    b.data[b.len - 1] ^= 1;
+    assert_false(ftable_equal(B(&a), B(&b)));
+    wr_buf_free(&a);
+    wr_buf_free(&b);
+
+    /* repeated keys are matched in wire order, not all against the first */
+    wr_buf_init(&c);
+    wr_buf_init(&d);
+    ftable_put_i64(&c, "k", 1);
+    ftable_put_i64(&c, "k", 1);
+    ftable_put_i64(&d, "k", 1);
+    ftable_put_i64(&d, "k", 2);
+    assert_false(ftable_equal(B(&c), B(&d)));
+    assert_false(ftable_equal(B(&d), B(&c)));
+    wr_buf_free(&c);
+    wr_buf_free(&d);
+}
+
 static void test_builder_errors(void **state)
 {
     wr_buf t;
@@ -367,11 +402,17 @@ static void test_server_properties_shape(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),       cmocka_unit_test(test_known_bytes),
-        cmocka_unit_test(test_L_reads_as_l),     cmocka_unit_test(test_cut_everywhere),
-        cmocka_unit_test(test_bad_type_letters), cmocka_unit_test(test_length_overflow),
-        cmocka_unit_test(test_depth_limit),      cmocka_unit_test(test_equal_any_order),
-        cmocka_unit_test(test_builder_errors),   cmocka_unit_test(test_server_properties_shape),
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_known_bytes),
+        cmocka_unit_test(test_L_reads_as_l),
+        cmocka_unit_test(test_cut_everywhere),
+        cmocka_unit_test(test_bad_type_letters),
+        cmocka_unit_test(test_length_overflow),
+        cmocka_unit_test(test_depth_limit),
+        cmocka_unit_test(test_equal_any_order),
+        cmocka_unit_test(test_equal_large_and_duplicates),
+        cmocka_unit_test(test_builder_errors),
+        cmocka_unit_test(test_server_properties_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
