@@ -18,7 +18,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -83,6 +86,7 @@ struct store {
     MDB_env *env;
     MDB_dbi dbi_meta, dbi_defs, dbi_msgs, dbi_refs, dbi_qidx;
     char *dir;
+    int lockfd;               /* flock'ed warren.lock: one process per data directory */
     size_t map_size, map_max; /* map_size: storage thread after open */
 
     /* loop thread */
@@ -670,10 +674,37 @@ static void store__handle_closed(uv_handle_t *h)
 static void store__free_early(store *s)
 {
     if (s->env) mdb_env_close(s->env);
+    if (s->lockfd >= 0) close(s->lockfd);
     store__batch_free(&s->batches[0]);
     store__batch_free(&s->batches[1]);
     free(s->dir);
     free(s);
+}
+
+/* Takes an exclusive flock on <dir>/warren.lock so that a second process
+ * (an old pod still running, a stray rabbitmqctl) cannot open the same
+ * store. Released by the kernel when the process dies. */
+static int store__lock_dir(store *s)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/warren.lock", s->dir) >= (int)sizeof path) {
+        wr_error("store: data directory path too long: %s", s->dir);
+        return -1;
+    }
+    s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (s->lockfd < 0) {
+        wr_error("store: cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            wr_error("store: data directory %s is in use (warren.lock is held by another store)",
+                     s->dir);
+        else
+            wr_error("store: cannot lock %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 int store_open(uv_loop_t *loop, const store_opts *o, store **out)
@@ -696,11 +727,16 @@ int store_open(uv_loop_t *loop, const store_opts *o, store **out)
     wr_buf_init(&s->batches[0].ops);
     wr_buf_init(&s->batches[1].ops);
     s->cur = &s->batches[0];
+    s->lockfd = -1;
 
     if (mkdir(s->dir, 0750) != 0 && errno != EEXIST) {
         wr_error("store: cannot create data directory %s: %s", s->dir, strerror(errno));
         store__free_early(s);
         return WR_EIO;
+    }
+    if (store__lock_dir(s)) {
+        store__free_early(s);
+        return WR_ESTORE;
     }
     if (store__env_open(s)) {
         store__free_early(s);
@@ -755,6 +791,8 @@ int store_open(uv_loop_t *loop, const store_opts *o, store **out)
         wr_error("store: cannot start the storage thread");
         mdb_env_close(s->env);
         s->env = NULL;
+        close(s->lockfd);
+        s->lockfd = -1;
         uv_close((uv_handle_t *)&s->async, store__handle_closed);
         uv_close((uv_handle_t *)&s->prepare, store__handle_closed);
         return WR_ENOMEM;
@@ -800,6 +838,8 @@ int store_close(store *s)
     if (s->thread_started) uv_thread_join(&s->thread);
     if (s->env) mdb_env_close(s->env);
     s->env = NULL;
+    if (s->lockfd >= 0) close(s->lockfd);
+    s->lockfd = -1;
     wr_info("store: closed %s after %" PRIu64 " commits (%" PRIu64 " operations, %" PRIu64
             " failed batches)",
             s->dir, s->st.commits, s->st.ops, s->st.failed);

@@ -587,6 +587,13 @@ static void test_version_mismatch_and_corrupt(void **state)
     assert_true(has_msg(s, 1));
     assert_int_equal(store_close(s), 0);
     uv_run(&f->loop, UV_RUN_NOWAIT);
+    /* one process per data directory */
+    assert_int_equal(store_open(&f->loop, &o, &s), 0);
+    store *s2 = NULL;
+    assert_int_equal(store_open(&f->loop, &o, &s2), WR_ESTORE);
+    assert_null(s2);
+    assert_int_equal(store_close(s), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
     /* garbage instead of an LMDB file */
     char p[400];
     snprintf(p, sizeof p, "%s/data.mdb", f->dir);
