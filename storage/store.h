@@ -154,16 +154,18 @@ int store_last_error(const store *s);
 uint64_t store_last_msg_id(const store *s);
 
 typedef struct store_stats {
-    uint64_t commits;     /* batches committed */
-    uint64_t txns;        /* write transactions committed (more than commits only when
-                             a batch too large for one transaction was chunked) */
-    uint64_t failed;      /* batches that failed */
-    uint64_t ops;         /* operations in committed batches */
-    uint64_t callbacks;   /* commit callbacks run */
-    uint64_t retries;     /* batch retries after map growth */
-    uint64_t map_size;    /* current map size in bytes */
-    uint64_t pending_ops; /* operations waiting in the next batch */
-    bool writing;         /* a batch is on the storage thread */
+    uint64_t commits;       /* batches committed */
+    uint64_t txns;          /* write transactions committed (more than commits only when
+                               a batch too large for one transaction was chunked) */
+    uint64_t failed;        /* batches that failed */
+    uint64_t ops;           /* operations in committed batches */
+    uint64_t callbacks;     /* commit callbacks run */
+    uint64_t retries;       /* batch retries after map growth */
+    uint64_t map_size;      /* current map size in bytes */
+    uint64_t pending_ops;   /* operations waiting in the next batch */
+    uint64_t pending_bytes; /* their encoded size: a broker can apply backpressure
+                               (block publishers) when the disk falls behind */
+    bool writing;           /* a batch is on the storage thread */
 } store_stats;
 
 /* Fills *st (loop thread). */

@@ -995,6 +995,7 @@ void store_get_stats(const store *s, store_stats *st)
 {
     *st = s->st;
     st->pending_ops = s->cur->nops;
+    st->pending_bytes = s->cur->ops.len;
     st->writing = s->busy;
 }
 

@@ -229,6 +229,7 @@ static void test_ops_during_commit_go_to_next_batch(void **state)
     assert_int_equal(store_commit(f->s, rec_cb, &c), 0);
     store_get_stats(f->s, &st);
     assert_int_equal(st.pending_ops, 4);
+    assert_true(st.pending_bytes >= 4 * 40);
     assert_false(has_msg(f->s, 1)); /* not committed yet */
     store_test_pause(f->s, false);
     run_until(f, &log.n, 3);
