@@ -8,9 +8,9 @@
  *   messages     msg id (u64) -> record   stored once, shared by every queue
  *   queue index  (queue id, seq) -> msg id + flags, in seq order per queue
  *
- * Threads. Every function here is called on the loop thread that passed its
- * uv_loop_t to store_open() (store_open itself may run before the loop
- * starts). The mutating functions (store_put_def .. store_purge_queue) make no
+ * Threads. Every function here except the reads is called on the loop
+ * thread that passed its uv_loop_t to store_open() (store_open itself may
+ * run before the loop starts). The mutating functions (store_put_def .. store_purge_queue) make no
  * syscall and no LMDB call: they append to an in-memory pending batch. At the
  * end of the current loop iteration (a uv_prepare handle) the batch goes to
  * the storage thread, which runs ONE write transaction for it and fsyncs
@@ -22,9 +22,10 @@
  * or without a store_commit; store_commit only adds a "tell me when this is
  * on disk" point.
  *
- * Read functions (store_get_msg, store_read_msg, store_iter_*) open a short
- * read-only transaction on the calling thread and see committed data only:
- * an operation still pending in a batch is not visible to them.
+ * Read functions (store_get_msg, store_read_msg[s], store_iter_*) may run on
+ * any thread; each opens a read-only transaction on the calling thread and
+ * sees committed data only: an operation still pending in a batch is not
+ * visible to them. Keep them short on the loop thread.
  *
  * Errors are 0 or a negative WR_E* code (broker/util/wr_err.h).
  */
@@ -61,7 +62,8 @@ typedef struct store_opts {
 /* Called on the loop thread once the batch holding this commit request has
  * been written and fsynced (status 0) or has failed: WR_EFULL (map at its cap
  * or ENOSPC), WR_ESTORE (any other storage error), WR_ECLOSED never (close
- * flushes). On failure nothing of that batch is on disk. The callback may
+ * flushes). On failure nothing of that batch is on disk (unless it was too
+ * large for one LMDB transaction and went in chunks). The callback may
  * queue further operations and call store_commit; it must not call
  * store_close. */
 typedef void (*store_done_cb)(void *ctx, int status);
@@ -70,7 +72,8 @@ typedef void (*store_done_cb)(void *ctx, int status);
  * tables in one transaction, clears stale readers and unreferenced message
  * bodies, and starts the storage thread. Blocking: call at boot. On success
  * *out owns the store (free with store_close). Returns WR_ESTORE with a logged
- * reason for a corrupt env or an unknown/newer format, WR_EIO when the
+ * reason for a corrupt env, an unknown/newer format or a directory already
+ * in use by another store (flock on warren.lock), WR_EIO when the
  * directory cannot be created, WR_ENOMEM, WR_EINVAL. */
 int store_open(uv_loop_t *loop, const store_opts *o, store **out);
 
@@ -108,13 +111,6 @@ typedef struct store_iov {
 /* As store_put_msg with the record given as n pieces (concatenated), so a
  * caller can store header + properties + body with one copy into the batch. */
 int store_put_msgv(store *s, uint64_t msg_id, const store_iov *iov, size_t n);
-
-/* Reads several committed records in one read transaction (a lazy queue
- * fetching the next deliveries): cb(ctx, i, rec, len) for each ids[i] in
- * order, rec NULL/len 0 when missing; rec is valid only during the call.
- * Returns 0 or WR_ESTORE. */
-typedef void (*store_recs_cb)(void *ctx, size_t i, const uint8_t *rec, size_t len);
-int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, void *ctx);
 
 /* Appends (queue_id, seq) -> msg_id to the queue's index and takes one
  * reference on the body. seq must grow within a queue (cursor order = seq
@@ -181,6 +177,13 @@ int store_read_msg(store *s, uint64_t msg_id, store_rec_cb cb, void *ctx);
 /* Appends the committed record of msg_id to out. Returns 0, WR_ENOTFOUND,
  * WR_ENOMEM or WR_ESTORE. */
 int store_get_msg(store *s, uint64_t msg_id, wr_buf *out);
+
+/* Reads several committed records in one read transaction (a lazy queue
+ * fetching the next deliveries): cb(ctx, i, rec, len) for each ids[i] in
+ * order, rec NULL/len 0 when missing; rec is valid only during the call.
+ * Returns 0 or WR_ESTORE. */
+typedef void (*store_recs_cb)(void *ctx, size_t i, const uint8_t *rec, size_t len);
+int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, void *ctx);
 
 /* Definition visitor: return 0 to continue, nonzero to stop (that value is
  * then returned by the iterator). Pointers are valid only during the call. */
