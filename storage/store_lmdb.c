@@ -208,8 +208,8 @@ fail:
     return rc;
 }
 
-/* Checks or writes the format record and removes bodies no queue refers to.
- * Runs in the open transaction. Returns 0 or WR_ESTORE (logged). */
+/* Checks the format record, or writes it into an empty env. Runs in the
+ * open transaction. Returns 0 or WR_ESTORE (logged). */
 static int store__check_format(store *s, MDB_txn *txn)
 {
     MDB_val k = {strlen(STORE_META_FORMAT), (void *)STORE_META_FORMAT}, v;
@@ -254,9 +254,9 @@ static int store__check_format(store *s, MDB_txn *txn)
     return 0;
 }
 
-/* Deletes bodies without a refs record (a put whose enqueues never came, or
- * a crash is not possible here: puts and refs commit together; this guards
- * against broker misuse). Sets last_msg_id. Returns 0 or an LMDB code. */
+/* Deletes bodies without a refs record. A crash cannot leave one (a body and
+ * its references commit together); a put without any enqueue can. Sets
+ * last_msg_id. Returns 0 or an LMDB code. */
 static int store__sweep(store *s, MDB_txn *txn, uint64_t *swept)
 {
     MDB_cursor *c;
@@ -349,6 +349,10 @@ static int store__purge(store *s, MDB_txn *txn, uint64_t qid)
 static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t from, size_t limit,
                         size_t *next)
 {
+    if (b->ops.len == 0) { /* only commit callbacks: an empty transaction */
+        *next = 0;
+        return 0;
+    }
     const uint8_t *p = b->ops.data + from, *end = b->ops.data + b->ops.len;
     const uint8_t *stop = limit >= (size_t)(end - p) ? end : p + limit;
     while (p < end) {
