@@ -30,8 +30,10 @@ typedef struct wr_frame {
 
 /* Parses one frame at buf[0..len). Returns the bytes consumed (>0), 0 if more
  * bytes are needed, WR_EMALFORMED (frame-end octet is not 0xCE, or the type is
- * not method/header/body/heartbeat) or WR_ETOOBIG (size > frame_max; checked as
- * soon as the 7-byte header is in, frame_max 0 = no limit). */
+ * not method/header/body/heartbeat) or WR_ETOOBIG (payload size > frame_max;
+ * checked as soon as the 7-byte header is in, frame_max 0 = no limit). Like
+ * RabbitMQ, the payload may exceed frame_max - 8 by up to 8 bytes (its
+ * FRAME_SIZE_FUDGE for clients that get the limit slightly wrong). */
 long frame_parse(const uint8_t *buf, size_t len, uint32_t frame_max, wr_frame *out);
 
 /* Splits a content header payload (frame type 2): class-id, body-size and the
