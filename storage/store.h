@@ -136,6 +136,13 @@ int store_purge_queue(store *s, uint64_t queue_id);
  * Returns 0, WR_ENOMEM or WR_ECLOSED (then cb will not run). */
 int store_commit(store *s, store_done_cb cb, void *ctx);
 
+/* Hands the pending batch to the storage thread now if none is being
+ * written (otherwise it leaves when that one is back). Not needed normally:
+ * a uv_prepare handle does this at the end of every loop iteration. Use it
+ * when operations are queued from another uv_prepare callback (which may run
+ * after the store's in the same phase, before the loop blocks). */
+void store_flush(store *s);
+
 /* ---- state ---- */
 
 /* True after a batch failed (disk or map full, write error) until a later

@@ -980,6 +980,11 @@ int store_commit(store *s, store_done_cb cb, void *ctx)
     return 0;
 }
 
+void store_flush(store *s)
+{
+    if (s && s->want && !s->busy && !s->closing) store__handoff(s);
+}
+
 bool store_is_blocked(const store *s)
 {
     return s && s->blocked;

@@ -770,6 +770,22 @@ static void test_field_helpers(void **state)
     wr_buf_free(&b);
 }
 
+static void test_flush_hands_off_now(void **state)
+{
+    fx *f = *state;
+    open_store(f, 0, 0);
+    int st[2] = {0, 0};
+    put_msg_enq(f->s, 1, 1, 1);
+    assert_int_equal(store_commit(f->s, done_cb, st), 0);
+    store_flush(f->s);
+    store_stats ss;
+    store_get_stats(f->s, &ss);
+    assert_true(ss.writing); /* out without running the loop */
+    assert_int_equal(ss.pending_ops, 0);
+    run_until(f, &st[0], 1);
+    assert_int_equal(st[1], 0);
+}
+
 static void test_ops_without_commit_are_written(void **state)
 {
     fx *f = *state;
@@ -972,6 +988,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_msg_record_iov_roundtrip, setup, teardown),
         cmocka_unit_test(test_field_helpers),
         cmocka_unit_test_setup_teardown(test_ops_without_commit_are_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_flush_hands_off_now, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_keeps_confirmed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_enqueue_ack, setup, teardown),
     };
