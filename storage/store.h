@@ -174,7 +174,10 @@ typedef struct store_stats {
 /* Fills *st (loop thread). */
 void store_get_stats(const store *s, store_stats *st);
 
-/* ---- reads (short read transactions; any thread) ---- */
+/* ---- reads (short read transactions; any thread). One read at a time per
+ * thread: do not call a store function from inside a read or iterator
+ * callback (LMDB allows one read transaction per thread); collect what you
+ * need and act after the iterator returns. ---- */
 
 /* Calls cb(ctx, rec, len) with the committed record of msg_id; rec is valid
  * only during the call. Returns 0, WR_ENOTFOUND or WR_ESTORE. */
