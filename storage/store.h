@@ -175,9 +175,9 @@ typedef struct store_stats {
 void store_get_stats(const store *s, store_stats *st);
 
 /* ---- reads (short read transactions; any thread). One read at a time per
- * thread: do not call a store function from inside a read or iterator
- * callback (LMDB allows one read transaction per thread); collect what you
- * need and act after the iterator returns. ---- */
+ * thread: do not start another store read, or store_close, from inside a
+ * read or iterator callback (LMDB allows one read transaction per thread).
+ * Queueing operations (store_ack, ...) from an iterator callback is fine. ---- */
 
 /* Calls cb(ctx, rec, len) with the committed record of msg_id; rec is valid
  * only during the call. Returns 0, WR_ENOTFOUND or WR_ESTORE. */
