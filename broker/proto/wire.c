@@ -7,6 +7,8 @@ int wire_get_table(wire_rd *r, wr_bytes *v)
     wire_rd save = *r;
     wr_bytes t;
 
+    v->ptr = NULL;
+    v->len = 0;
     if (wire_get_longstr(r, &t)) return WR_EMALFORMED;
     if (ftable_validate(t.ptr, t.len)) {
         *r = save;

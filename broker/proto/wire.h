@@ -101,19 +101,20 @@ static inline void wire_store_u64(uint8_t *p, uint64_t v)
     wire_store_u32(p + 4, (uint32_t)v);
 }
 
-/* Readers. Each returns 0, or WR_EMALFORMED when not enough bytes remain (the
- * cursor is then unchanged). Slices borrow from the reader's buffer. They are
- * inline: the method decoders call them on every frame. */
+/* Readers. Each returns 0, or WR_EMALFORMED when not enough bytes remain
+ * (the cursor is then unchanged and *v zero or empty). Slices borrow from the
+ * reader's buffer. They are inline: the method decoders call them on every
+ * frame. */
 static inline int wire_get_u8(wire_rd *r, uint8_t *v)
 {
-    if (r->len - r->off < 1) return WR_EMALFORMED;
+    if (r->len - r->off < 1) return *v = 0, WR_EMALFORMED;
     *v = r->p[r->off++];
     return 0;
 }
 
 static inline int wire_get_u16(wire_rd *r, uint16_t *v)
 {
-    if (r->len - r->off < 2) return WR_EMALFORMED;
+    if (r->len - r->off < 2) return *v = 0, WR_EMALFORMED;
     *v = wire_load_u16(r->p + r->off);
     r->off += 2;
     return 0;
@@ -121,7 +122,7 @@ static inline int wire_get_u16(wire_rd *r, uint16_t *v)
 
 static inline int wire_get_u32(wire_rd *r, uint32_t *v)
 {
-    if (r->len - r->off < 4) return WR_EMALFORMED;
+    if (r->len - r->off < 4) return *v = 0, WR_EMALFORMED;
     *v = wire_load_u32(r->p + r->off);
     r->off += 4;
     return 0;
@@ -129,7 +130,7 @@ static inline int wire_get_u32(wire_rd *r, uint32_t *v)
 
 static inline int wire_get_u64(wire_rd *r, uint64_t *v)
 {
-    if (r->len - r->off < 8) return WR_EMALFORMED;
+    if (r->len - r->off < 8) return *v = 0, WR_EMALFORMED;
     *v = wire_load_u64(r->p + r->off);
     r->off += 8;
     return 0;
@@ -138,6 +139,8 @@ static inline int wire_get_u64(wire_rd *r, uint64_t *v)
 /* n raw bytes as a slice (n < 2^32). */
 static inline int wire_get_bytes(wire_rd *r, size_t n, wr_bytes *v)
 {
+    v->ptr = NULL;
+    v->len = 0;
     if (r->len - r->off < n || n > UINT32_MAX) return WR_EMALFORMED;
     v->ptr = r->p + r->off;
     v->len = (uint32_t)n;
@@ -149,6 +152,8 @@ static inline int wire_get_bytes(wire_rd *r, size_t n, wr_bytes *v)
 static inline int wire_get_shortstr(wire_rd *r, wr_bytes *v)
 {
     size_t n;
+    v->ptr = NULL;
+    v->len = 0;
     if (r->len - r->off < 1) return WR_EMALFORMED;
     n = r->p[r->off];
     if (r->len - r->off - 1 < n) return WR_EMALFORMED;
@@ -162,6 +167,8 @@ static inline int wire_get_shortstr(wire_rd *r, wr_bytes *v)
 static inline int wire_get_longstr(wire_rd *r, wr_bytes *v)
 {
     size_t n;
+    v->ptr = NULL;
+    v->len = 0;
     if (r->len - r->off < 4) return WR_EMALFORMED;
     n = wire_load_u32(r->p + r->off);
     if (r->len - r->off - 4 < n) return WR_EMALFORMED;
