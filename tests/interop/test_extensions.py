@@ -186,7 +186,9 @@ def test_requeue_does_not_dead_letter(pch, uniq):
     pch.basic_publish("", q, b"x")
     m = pch.basic_get(q)[0]
     pch.basic_reject(m.delivery_tag, requeue=True)
-    assert msg_count(pch, q) == 1 and msg_count(pch, dead) == 0
+    m2, p, b = pch.basic_get(q, auto_ack=True)
+    assert b == b"x" and m2.redelivered
+    assert pch.basic_get(dead)[0] is None
 
 
 def test_max_length_drop_head(pch, uniq):

@@ -83,9 +83,13 @@ def test_queue_unknown_argument_not_compared(raw, uniq):
 def test_queue_redeclare_returns_counts(raw, uniq):
     q = uniq()
     raw.rpc(1, "queue.declare", queue=q)
+    raw.rpc(1, "confirm.select")
     raw.publish(1, b"a", routing_key=q)
     raw.publish(1, b"b", routing_key=q)
-    raw.rpc(1, "basic.qos", prefetch_count=0)
+    acked = 0
+    while acked < 2:  # confirmed = enqueued
+        f = raw.wait("basic.ack", 1)
+        acked = f.args["delivery-tag"] if f.args["multiple"] else acked + 1
     f = raw.rpc(1, "queue.declare", queue=q)
     assert f.args["message-count"] == 2 and f.args["consumer-count"] == 0
 
