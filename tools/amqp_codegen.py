@@ -225,8 +225,8 @@ def gen_header(spec, sha, methods, prop_classes):
         w("")
         w("/* p = content-header payload from the property flags on (after class-id,")
         w(" * weight, body-size). Absent fields are zero. Slices borrow from p.")
-        w(" * Returns 0 or WR_EMALFORMED (short or extra bytes, bad table, the")
-        w(" * continuation flag bit 0 set). */")
+        w(" * Returns 0 or WR_EMALFORMED (short or extra bytes, bad table). The")
+        w(" * continuation bit is ignored, as RabbitMQ does. */")
         w("int amqp091_decode_%s_properties(const uint8_t *p, size_t len, amqp091_%s_properties *out);" % (cn, cn))
         w("/* Appends flags and the flagged fields. Returns 0, WR_ENOMEM or WR_EINVAL. */")
         w("int amqp091_encode_%s_properties(wr_buf *out, const amqp091_%s_properties *props);" % (cn, cn))
@@ -439,7 +439,8 @@ def gen_source(spec, sha, methods, prop_classes):
         w("    memset(out, 0, sizeof(*out));")
         w("    wire_rd_init(r, p, len);")
         w("    if ((rc = wire_get_u16(r, &out->flags))) return rc;")
-        w("    if (out->flags & 1u) return WR_EMALFORMED; /* continuation: not used by 0-9-1 */")
+        w("    /* RabbitMQ ignores the two low flag bits (continuation, reserved): so do we. */")
+        w("    out->flags &= (uint16_t)~3u;")
         for pr in props:
             if pr.wtype == "bit":
                 raise SystemExit("amqp_codegen: bit properties are not supported")

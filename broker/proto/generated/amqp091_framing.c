@@ -2330,7 +2330,8 @@ int amqp091_decode_basic_properties(const uint8_t *p, size_t len, amqp091_basic_
     memset(out, 0, sizeof(*out));
     wire_rd_init(r, p, len);
     if ((rc = wire_get_u16(r, &out->flags))) return rc;
-    if (out->flags & 1u) return WR_EMALFORMED; /* continuation: not used by 0-9-1 */
+    /* RabbitMQ ignores the two low flag bits (continuation, reserved): so do we. */
+    out->flags &= (uint16_t)~3u;
     if ((out->flags & AMQP091_BASIC_CONTENT_TYPE_FLAG) && (rc = wire_get_shortstr(r, &out->content_type))) return rc;
     if ((out->flags & AMQP091_BASIC_CONTENT_ENCODING_FLAG) && (rc = wire_get_shortstr(r, &out->content_encoding))) return rc;
     if ((out->flags & AMQP091_BASIC_HEADERS_FLAG) && (rc = wire_get_table(r, &out->headers))) return rc;

@@ -621,8 +621,8 @@ typedef struct amqp091_basic_properties {
 
 /* p = content-header payload from the property flags on (after class-id,
  * weight, body-size). Absent fields are zero. Slices borrow from p.
- * Returns 0 or WR_EMALFORMED (short or extra bytes, bad table, the
- * continuation flag bit 0 set). */
+ * Returns 0 or WR_EMALFORMED (short or extra bytes, bad table). The
+ * continuation bit is ignored, as RabbitMQ does. */
 int amqp091_decode_basic_properties(const uint8_t *p, size_t len, amqp091_basic_properties *out);
 /* Appends flags and the flagged fields. Returns 0, WR_ENOMEM or WR_EINVAL. */
 int amqp091_encode_basic_properties(wr_buf *out, const amqp091_basic_properties *props);
