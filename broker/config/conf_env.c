@@ -98,6 +98,56 @@ static bool parse_port(const char *s, uint16_t *out)
     return true;
 }
 
+/* The docker image's NAME_FILE convention: the value of NAME, else the content of the file
+ * named by NAME_FILE (trailing newlines dropped). Returns 0 with *out (NULL if neither is
+ * set), or WR_ECONFIG when the file cannot be read. */
+static int env_or_file(cfg_config *c, const char *name, const char **out, char *err, size_t errlen)
+{
+    char var[128];
+    const char *path;
+    char *text = NULL;
+    size_t len = 0;
+
+    *out = env(name);
+    if (*out) return 0;
+    snprintf(var, sizeof(var), "%s_FILE", name);
+    path = env(var);
+    if (!path) return 0;
+    if (cfg__read_file(path, &text, &len) || len > CFG_MAX_VALUE) {
+        free(text);
+        cfg__fmt(err, errlen, "environment variable %s: cannot read '%s'", var, path);
+        return WR_ECONFIG;
+    }
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
+    *out = cfg__strndup(c, text, len);
+    free(text);
+    return *out ? 0 : WR_ENOMEM;
+}
+
+/* RABBITMQ_VM_MEMORY_HIGH_WATERMARK as the docker image reads it: "0.49" or "49%" relative,
+ * "1073741824" or "2GB" absolute. */
+static int env_watermark(cfg_config *c, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    bool pct = n > 1 && v[n - 1] == '%';
+    bool dot = strchr(v, '.') != NULL;
+
+    if (pct || (dot && strspn(v, "0123456789.") == n)) {
+        char *end;
+        double d = strtod(v, &end);
+        if (end != v + n - (pct ? 1 : 0) || d != d) goto bad;
+        if (pct) d /= 100.0;
+        if (d < 0.0 || d > 1.0) goto bad;
+        c->vm_memory_high_watermark = d;
+        c->vm_memory_high_watermark_abs = 0;
+        return 0;
+    }
+    if (cfg_parse_info_unit(v, &c->vm_memory_high_watermark_abs) == 0) return 0;
+bad:
+    return bad(err, errlen, "RABBITMQ_VM_MEMORY_HIGH_WATERMARK", v,
+               "expected a fraction like 0.4, a percentage like 40%, or an amount like 2GB");
+}
+
 int cfg_apply_env(cfg_config *c, char *err, size_t errlen)
 {
     char name[300];
@@ -146,14 +196,31 @@ int cfg_apply_env(cfg_config *c, char *err, size_t errlen)
             c->n_tcp_listeners = 1;
         }
     }
-    if (!(c->set_by_file & CFG_SET_DEFAULT_USER) && (v = env("RABBITMQ_DEFAULT_USER")))
-        if ((r = set_str(c, &c->default_user, v))) return r;
-    if (!(c->set_by_file & CFG_SET_DEFAULT_PASS) && (v = env("RABBITMQ_DEFAULT_PASS")))
-        if ((r = set_str(c, &c->default_pass, v))) return r;
-    if (!(c->set_by_file & CFG_SET_DEFAULT_VHOST) && (v = env("RABBITMQ_DEFAULT_VHOST")))
-        if ((r = set_str(c, &c->default_vhost, v))) return r;
-    if ((v = env("RABBITMQ_ERLANG_COOKIE")))
-        if ((r = set_str(c, &c->erlang_cookie, v))) return r;
+    if (!(c->set_by_file & CFG_SET_DIST_PORT)) {
+        const char *port = env("RABBITMQ_NODE_PORT");
+        uint16_t p;
+        if ((v = env("RABBITMQ_DIST_PORT"))) {
+            if (!parse_port(v, &c->dist_port))
+                return bad(err, errlen, "RABBITMQ_DIST_PORT", v, "expected a port 1-65535");
+        } else if (port && parse_port(port, &p) && p <= 65535 - 20000) {
+            c->dist_port = (uint16_t)(p + 20000);
+        }
+    }
+    if ((r = env_or_file(c, "RABBITMQ_DEFAULT_USER", &v, err, errlen))) return r;
+    if (v && !(c->set_by_file & CFG_SET_DEFAULT_USER) && (r = set_str(c, &c->default_user, v)))
+        return r;
+    if ((r = env_or_file(c, "RABBITMQ_DEFAULT_PASS", &v, err, errlen))) return r;
+    if (v && !(c->set_by_file & CFG_SET_DEFAULT_PASS) && (r = set_str(c, &c->default_pass, v)))
+        return r;
+    if ((r = env_or_file(c, "RABBITMQ_DEFAULT_VHOST", &v, err, errlen))) return r;
+    if (v && !(c->set_by_file & CFG_SET_DEFAULT_VHOST) && (r = set_str(c, &c->default_vhost, v)))
+        return r;
+    if ((r = env_or_file(c, "RABBITMQ_ERLANG_COOKIE", &v, err, errlen))) return r;
+    if (v && (r = set_str(c, &c->erlang_cookie, v))) return r;
+    if ((v = env("RABBITMQ_VM_MEMORY_HIGH_WATERMARK")) &&
+        !(c->set_by_file & (CFG_SET_MEM_RELATIVE | CFG_SET_MEM_ABSOLUTE)) &&
+        (r = env_watermark(c, v, err, errlen)))
+        return r;
     if ((v = env("RABBITMQ_LOGS"))) {
         if (!strcmp(v, "-")) {
             c->log_console = true;

@@ -125,6 +125,22 @@ void cfg__warn(cfg_config *c, const char *fmt, ...)
         wr_warn("%s", msg);
 }
 
+/* "file:line", or just "file" for line 0 (cfg_set from the command line). The result lives in
+ * a small rotating static buffer: fine for the single-threaded loader's messages. */
+static const char *loc_str(const char *file, int line)
+{
+    static char bufs[4][300];
+    static int next;
+    char *b = bufs[next++ & 3];
+
+    if (line > 0)
+        snprintf(b, sizeof(bufs[0]), "%s:%d", file, line);
+    else
+        snprintf(b, sizeof(bufs[0]), "%s", file);
+    return b;
+}
+#define LOC(f, l) loc_str((f), (l))
+
 /* ---- defaults ---------------------------------------------------------------------------- */
 
 static char *default_loopback[] = {"guest"};
@@ -136,6 +152,7 @@ void cfg_defaults(cfg_config *c)
     memset(c, 0, sizeof(*c));
     c->node_name = "rabbit@localhost";
     c->data_dir = "./var";
+    c->dist_port = 25672;
     c->n_tcp_listeners = 1;
     c->tcp_listeners[0].port = 5672;
     strcpy(c->tcp_listeners[0].name, "default");
@@ -816,9 +833,9 @@ static const kspec keys[] = {
     T("mnesia_table_loading_retry_timeout", INT(0, UINT32_MAX),
       F(mnesia_table_loading_retry_timeout_ms)),
     T("mnesia_table_loading_retry_limit", INT(0, UINT32_MAX), F(mnesia_table_loading_retry_limit)),
-    T("inet_dist_listen_min", PORT, NOSTORE),
+    T("inet_dist_listen_min", PORT, F(dist_port), .flag = CFG_SET_DIST_PORT),
     T("inet_dist_listen_max", PORT, NOSTORE),
-    T("distribution.listener.port_range.min", PORT, NOSTORE),
+    T("distribution.listener.port_range.min", PORT, F(dist_port), .flag = CFG_SET_DIST_PORT),
     T("distribution.listener.port_range.max", PORT, NOSTORE),
     T("distribution.listener.interface", .type = K_IP, NOSTORE),
 
@@ -1154,9 +1171,9 @@ static int finalize(cfg_config *c, char *err, size_t errlen)
         !(c->set_by_file & CFG_SET_PAUSE_NODES)) {
         const cfg_setting *st = find_setting(c, "cluster_partition_handling");
         cfg__fmt(err, errlen,
-                 "%s:%d: cluster_partition_handling = pause_if_all_down needs "
+                 "%s: cluster_partition_handling = pause_if_all_down needs "
                  "cluster_partition_handling.pause_if_all_down.nodes.*",
-                 st ? st->file : "config", st ? st->line : 0);
+                 LOC(st ? st->file : "config", st ? st->line : 0));
         return WR_ECONFIG;
     }
     {
@@ -1202,30 +1219,30 @@ int cfg__batch_add(cfg_batch *b, const char *key, size_t klen, const char *val, 
     char *k, *v;
 
     if (klen == 0) {
-        cfg__fmt(err, errlen, "%s:%d: empty key", b->file, line);
+        cfg__fmt(err, errlen, "%s: empty key", LOC(b->file, line));
         return WR_ECONFIG;
     }
     if (klen > CFG_MAX_KEY) {
-        cfg__fmt(err, errlen, "%s:%d: key too long", b->file, line);
+        cfg__fmt(err, errlen, "%s: key too long", LOC(b->file, line));
         return WR_ECONFIG;
     }
     for (size_t i = 0; i < klen; i++) {
         bool dot = key[i] == '.';
         if (dot ? (i == 0 || i + 1 == klen || key[i + 1] == '.') : !key_char(key[i])) {
-            cfg__fmt(err, errlen, "%s:%d: invalid key '%.*s'", b->file, line, (int)klen, key);
+            cfg__fmt(err, errlen, "%s: invalid key '%.*s'", LOC(b->file, line), (int)klen, key);
             return WR_ECONFIG;
         }
     }
     if (vlen == 0) {
-        cfg__fmt(err, errlen, "%s:%d: no value for '%.*s'", b->file, line, (int)klen, key);
+        cfg__fmt(err, errlen, "%s: no value for '%.*s'", LOC(b->file, line), (int)klen, key);
         return WR_ECONFIG;
     }
     if (vlen > CFG_MAX_VALUE) {
-        cfg__fmt(err, errlen, "%s:%d: value too long for '%.*s'", b->file, line, (int)klen, key);
+        cfg__fmt(err, errlen, "%s: value too long for '%.*s'", LOC(b->file, line), (int)klen, key);
         return WR_ECONFIG;
     }
     if (memchr(val, '\0', vlen)) {
-        cfg__fmt(err, errlen, "%s:%d: NUL byte in the value of '%.*s'", b->file, line, (int)klen,
+        cfg__fmt(err, errlen, "%s: NUL byte in the value of '%.*s'", LOC(b->file, line), (int)klen,
                  key);
         return WR_ECONFIG;
     }
@@ -1240,7 +1257,8 @@ int cfg__batch_add(cfg_batch *b, const char *key, size_t klen, const char *val, 
         return 0;
     }
     if (c->n_settings >= CFG_MAX_KEYS) {
-        cfg__fmt(err, errlen, "%s:%d: too many settings (at most %d)", b->file, line, CFG_MAX_KEYS);
+        cfg__fmt(err, errlen, "%s: too many settings (at most %d)", LOC(b->file, line),
+                 CFG_MAX_KEYS);
         return WR_ETOOBIG;
     }
     if ((c->n_settings & (c->n_settings - 1)) == 0) { /* 0, 1, 2, 4, ...: grow by doubling */
@@ -1269,13 +1287,13 @@ int cfg__batch_apply(cfg_batch *b, char *err, size_t errlen)
         cfg_setting *st = &c->settings[i];
         int r = apply_one(c, st->key, st->value, msg, sizeof(msg));
         if (r == 1) {
-            cfg__warn(c, "%s:%d: unknown configuration key '%s' (ignored)", st->file, st->line,
+            cfg__warn(c, "%s: unknown configuration key '%s' (ignored)", LOC(st->file, st->line),
                       st->key);
         } else if (r == WR_ENOMEM) {
-            cfg__fmt(err, errlen, "%s:%d: out of memory", st->file, st->line);
+            cfg__fmt(err, errlen, "%s: out of memory", LOC(st->file, st->line));
             return r;
         } else if (r) {
-            cfg__fmt(err, errlen, "%s:%d: %s", st->file, st->line, msg);
+            cfg__fmt(err, errlen, "%s: %s", LOC(st->file, st->line), msg);
             return WR_ECONFIG;
         }
     }

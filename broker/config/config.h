@@ -91,6 +91,7 @@ enum {
     CFG_SET_MGMT_SSL = 1u << 22,      /* management.listener.ssl = true */
     CFG_SET_MGMT_LISTENER = 1u << 23,
     CFG_SET_CORS_ORIGINS = 1u << 24,
+    CFG_SET_DIST_PORT = 1u << 25,
 };
 
 typedef struct cfg_config {
@@ -102,6 +103,9 @@ typedef struct cfg_config {
     char *enabled_plugins_file; /* path read, or NULL */
     char *erlang_cookie;        /* RABBITMQ_ERLANG_COOKIE, or NULL (the cluster secret) */
     char *pod_name, *pod_namespace, *pod_ip; /* POD_NAME / POD_NAMESPACE / POD_IP, or NULL */
+    uint16_t dist_port;                      /* inter-node port, 25672: inet_dist_listen_min or
+                                                distribution.listener.port_range.min, else RABBITMQ_DIST_PORT, else
+                                                RABBITMQ_NODE_PORT + 20000 */
 
     /* amqp */
     cfg_listener tcp_listeners[CFG_MAX_LISTENERS];
