@@ -563,6 +563,10 @@ static int h_user_tag(cfg_config *c, const kspec *s, const char *wild, const cha
     if (!cur) return WR_ENOMEM;
     for (p = strtok(cur, ","); p && n < 63; p = strtok(NULL, ","))
         if (strcmp(p, wild)) tags[n++] = p;
+    if (p || (on && n >= 63)) {
+        cfg__fmt(msg, ml, "too many default_user_tags (at most 63)");
+        return WR_ECONFIG;
+    }
     if (on) tags[n++] = (char *)wild;
     for (i = 0; i < n; i++) total += strlen(tags[i]) + 1;
     out = cfg__alloc(c, total + 1);
