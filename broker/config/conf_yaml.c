@@ -180,7 +180,10 @@ int cfg_load_yaml_string(cfg_config *c, const char *text, size_t len, const char
             r = WR_ECONFIG;
             goto out;
         }
-        if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 && !y.path[0]) {
+        if (ev.type == YAML_SCALAR_EVENT && !y.path[0] &&
+            ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+            (ev.data.scalar.length == 0 || !strcmp((char *)ev.data.scalar.value, "~") ||
+             !strcmp((char *)ev.data.scalar.value, "null"))) {
             yaml_event_delete(&ev); /* an empty document */
             continue;
         }

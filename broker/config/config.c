@@ -723,6 +723,7 @@ static const kspec keys[] = {
     T("connection_max", FN(h_connection_max)),
     T("max_message_size", INT(1, 536870912), F(max_message_size)),
     T("consumer_timeout", FN(h_consumer_timeout)),
+    T("channel_operation_timeout", INT(0, UINT32_MAX), NOSTORE),
     T("tcp_listen_options", FN(h_none)),
     T("tcp_listen_options.backlog", INT(0, 65535), F(tcp_backlog)),
     T("tcp_listen_options.nodelay", BOOL, F(tcp_nodelay)),

@@ -781,6 +781,9 @@ static void test_yaml_errors(void **state)
     yaml_error("heartbeat:\n", "no value");
     cfg_defaults(&c);
     assert_int_equal(cfg_load_yaml_string(&c, "", 0, "empty.yaml", err, sizeof(err)), 0);
+    assert_int_equal(cfg_load_yaml_string(&c, "---\n~\n", 6, "null.yaml", err, sizeof(err)), 0);
+    assert_int_equal(cfg_load_yaml_string(&c, "# only a comment\n", 17, "c.yaml", err, sizeof(err)),
+                     0);
     assert_int_equal(c.n_settings, 0);
     cfg_free(&c);
 }
