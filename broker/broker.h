@@ -55,8 +55,9 @@ struct wr_broker {
 
     bool started;
     bool stopping;
-    bool stopped; /* every handle closed */
-    bool blocked; /* publishers are blocked (resource alarm) */
+    bool finishing; /* closing the last connections and our handles */
+    bool stopped;   /* every handle closed */
+    bool blocked;   /* publishers are blocked (resource alarm) */
     char blocked_reason[128];
     void (*on_stopped)(void *ud);
     void *on_stopped_ud;

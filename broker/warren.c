@@ -210,15 +210,11 @@ int broker_start(wr_broker *b, char *err, size_t errlen)
     return 0;
 }
 
-static bool finishing(const wr_broker *b)
-{
-    return uv_is_closing((const uv_handle_t *)&b->prepare);
-}
-
 /* Closes every remaining connection and our own handles. */
 static void broker_finish_stop(wr_broker *b)
 {
-    if (finishing(b)) return;
+    if (b->finishing) return;
+    b->finishing = true;
     /* flush what is queued (the close frames) before closing the sockets */
     conn__flush_all(b);
     while (b->conns) conn__destroy(b->conns);
@@ -240,7 +236,7 @@ void broker_stop(wr_broker *b)
             next = c->next;
             connection__shutdown(c);
         }
-        if (!finishing(b)) uv_timer_start(&b->stop_timer, broker_stop_timer_cb, 900, 0);
+        if (!b->finishing) uv_timer_start(&b->stop_timer, broker_stop_timer_cb, 900, 0);
     }
     if (b->n_conns == 0) broker_finish_stop(b);
 }

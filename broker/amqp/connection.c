@@ -18,7 +18,9 @@
 #include "broker/proto/ftable.h"
 #include "broker/util/wr_log.h"
 
-#define DEFAULT_MAX_MESSAGE_SIZE 134217728ull
+/* rabbit_channel's ?MAX_MSG_SIZE (512 MiB): the text says "configured max size"
+ * for any other limit, the 128 MiB default included */
+#define HARD_MAX_MESSAGE_SIZE 536870912ull
 
 /* ---- connection.start, built once per broker ---- */
 
@@ -188,8 +190,13 @@ void connection__bad_frame(wr_conn *c, int rc, const uint8_t *buf, size_t len)
         conn_fail(c, 501, 0, "type %u, %s octets = %s: {invalid_frame_end_marker,%u}", type,
                   size > 16 ? "first 16" : "all", snip, buf[FRAME_HEADER_SIZE + size]);
     }
-    /* RabbitMQ treats these as fatal: the socket closes after the error is sent */
-    if (c->state == CONN_CLOSING) conn__close_after_flush(c);
+    /* RabbitMQ treats these as fatal: the stream is out of sync, so input is
+     * dropped and the socket closes after a grace period (its
+     * SILENT_CLOSE_DELAY, 3 s) or when the client closes it */
+    if (c->state == CONN_CLOSING) {
+        c->discard_input = true;
+        conn__arm_timeout(c, 3000);
+    }
 }
 
 /* Decodes a method frame. On failure raises the error and returns -1. */
@@ -351,7 +358,7 @@ static int content_header(wr_conn *c, uint16_t n, conn_chan *s, const wr_frame *
     if (maxsz && body_size > maxsz) {
         wr_amqp_error e;
         wr_amqp_fail(&e, 406, AMQP091_BASIC_PUBLISH,
-                     maxsz == DEFAULT_MAX_MESSAGE_SIZE
+                     maxsz == HARD_MAX_MESSAGE_SIZE
                          ? "message size %" PRIu64 " is larger than max size %" PRIu64
                          : "message size %" PRIu64 " is larger than configured max size %" PRIu64,
                      body_size, maxsz);

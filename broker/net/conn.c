@@ -325,6 +325,10 @@ static void conn_process_input(wr_conn *c)
 {
     size_t off = 0;
     bool publish_seen = false;
+    if (c->discard_input) {
+        wr_buf_reset(&c->in);
+        return;
+    }
     c->in_batch = true;
     if (c->state == CONN_HEADER) {
         if (c->in.len < 8) goto out;

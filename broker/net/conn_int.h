@@ -63,7 +63,8 @@ struct wr_conn {
     bool blocked_sent;
     bool chans_torn_down;
     bool peer_loopback;
-    bool in_batch; /* processing a read batch */
+    bool in_batch;      /* processing a read batch */
+    bool discard_input; /* after a fatal frame error: the stream is out of sync */
 
     /* input */
     wr_buf in;
