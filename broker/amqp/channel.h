@@ -61,6 +61,15 @@ void chan_flush(wr_chan *ch);
  * already-confirmed seqs are ignored. */
 void chan_confirm_stored(wr_chan *ch, uint64_t seq, bool ok);
 
+/* Gives the channel the node's store. Publishes that a queue accepted as
+ * QUEUE_PUB_STORING (persistent message, durable queue) are then confirmed
+ * only after the store commit that chan_flush requests (one store_commit
+ * per channel per flush, many channels share the batch's fsync); the commit
+ * callback sends the acks itself (conn_send_method outside a read batch).
+ * Without a store such publishes are confirmed at once. */
+struct store;
+void chan_set_store(wr_chan *ch, struct store *s);
+
 /* Channel-level flow from the connection (e.g. the connection is blocked
  * on a write backlog): while paused, consumers on this channel get no
  * deliveries. Resuming lets queues deliver again. */
