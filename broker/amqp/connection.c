@@ -270,9 +270,12 @@ void connection__free_channels(wr_conn *c)
 static void touch(wr_conn *c, conn_chan *s, uint16_t n)
 {
     if (s->touched) return;
-    if (!c->touched) {
-        c->touched = malloc(65536 * sizeof(uint16_t));
-        if (!c->touched) return;
+    if (c->n_touched == c->touched_cap) {
+        uint32_t cap = c->touched_cap ? c->touched_cap * 2 : 8;
+        uint16_t *grown = realloc(c->touched, cap * sizeof(*grown));
+        if (!grown) return; /* the channel's confirms go out at its next flush */
+        c->touched = grown;
+        c->touched_cap = cap;
     }
     s->touched = true;
     c->touched[c->n_touched++] = n;

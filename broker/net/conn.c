@@ -219,9 +219,6 @@ void conn__destroy(wr_conn *c)
 {
     wr_broker *b = c->b;
     if (c->state == CONN_DEAD) return;
-    if (c->state == CONN_RUNNING || c->state == CONN_CLOSING || c->state == CONN_CLOSED)
-        wr_info("closing AMQP connection (%s, vhost: '%s', user: '%s')", c->name, c->vhost_name,
-                c->user ? user_name(c->user) : "");
     c->state = CONN_DEAD;
     if (c->reading) uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;

@@ -103,6 +103,7 @@ struct wr_conn {
     uint32_t n_open;
     uint16_t *touched;
     uint32_t n_touched;
+    uint32_t touched_cap;
 };
 
 #define CONN_CAP_AUTH_FAILURE_CLOSE         (1u << 0)
