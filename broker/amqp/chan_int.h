@@ -9,6 +9,7 @@
 #include "broker/amqp/channel.h"
 #include "broker/core/exchange.h"
 #include "broker/core/queue.h"
+#include "broker/core/route.h"
 #include "broker/core/vhost.h"
 #include "broker/util/wr_map.h"
 
@@ -91,6 +92,8 @@ struct wr_chan {
     uint8_t reply_tag_len, reply_name_len;
     char reply_tag[CHAN__TAG_MAX];
     char reply_name[64]; /* "amq.rabbitmq.reply-to.<token>" */
+
+    wr_route_result route; /* reused for every publish (no allocation per message) */
 
     /* transactions */
     chan_txpub *txp;

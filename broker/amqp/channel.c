@@ -20,6 +20,7 @@ wr_chan *chan_new(wr_conn *c, uint16_t id)
     ch->next_tag = 1;
     ch->next_seq = 1;
     wr_map_init(&ch->consumers);
+    route_result_init(&ch->route);
     return ch;
 }
 
@@ -429,6 +430,7 @@ void chan_free(wr_chan *ch)
     ch->freeing = true;
     chan__tx_clear(ch);
     chan__confirm_detach(ch);
+    route_result_free(&ch->route);
     wr_map_free(&ch->consumers);
     free(ch->ua);
     free(ch->wait);
@@ -481,8 +483,7 @@ int chan__route(wr_chan *ch, wr_exchange *ex, bool mandatory, wr_msg *msg)
     uint64_t seq = confirm ? chan__confirm_next(ch) : 0;
     bool rejected = false, wait_store = false;
     int rc = 0;
-    wr_route_result res;
-    route_result_init(&res);
+    uint32_t n = 0;
     if (msg->exchange.len == 0 && chan__is_reply_name(msg->routing_key)) {
         /* direct reply-to: not a queue, so mandatory still returns it */
         wr_chan *dst = chan__reply_lookup(msg->routing_key);
@@ -491,14 +492,15 @@ int chan__route(wr_chan *ch, wr_exchange *ex, bool mandatory, wr_msg *msg)
         goto out;
     }
     if (ex) {
-        rc = route_message(ex, msg->routing_key, msg->props.headers, &res);
+        rc = route_message(ex, msg->routing_key, msg->props.headers, &ch->route);
         if (rc < 0) goto out;
+        n = ch->route.n_queues;
     }
-    if (res.n_queues == 0) {
+    if (n == 0) {
         if (mandatory) rc = chan__return(ch, msg);
     } else {
-        for (uint32_t i = 0; i < res.n_queues; i++) {
-            int r = queue_publish(res.queues[i], msg);
+        for (uint32_t i = 0; i < n; i++) {
+            int r = queue_publish((wr_queue *)ch->route.queues[i], msg);
             if (r == QUEUE_PUB_REJECTED)
                 rejected = true;
             else if (r == QUEUE_PUB_STORING)
@@ -514,7 +516,6 @@ out:
         else
             chan__confirm_done(ch, seq, true);
     }
-    route_result_free(&res);
     msg_unref(msg);
     return rc;
 }

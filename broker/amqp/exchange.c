@@ -28,21 +28,6 @@ static int not_default(wr_chan *ch, wr_bytes n, uint32_t mid, wr_amqp_error *err
     return 0;
 }
 
-static const char *type_name(enum exch_type t)
-{
-    switch (t) {
-    case EXCH_DIRECT:
-        return "direct";
-    case EXCH_FANOUT:
-        return "fanout";
-    case EXCH_TOPIC:
-        return "topic";
-    case EXCH_HEADERS:
-        return "headers";
-    }
-    return "direct";
-}
-
 /* RabbitMQ's type names for field-table values (rabbit_misc:val/1). */
 const char *chan__ftype_name(uint8_t t)
 {
@@ -208,8 +193,8 @@ static int exchange_declare(wr_chan *ch, const amqp091_exchange_declare *a, uint
         if (rc < 0) return rc;
         goto ok;
     }
-    if ((rc = equiv_field(ch, a->exchange, "type", type_name(type), type_name(exch_get_type(ex)),
-                          mid, err)) < 0)
+    if ((rc = equiv_field(ch, a->exchange, "type", exch_type_name(type),
+                          exch_type_name(exch_get_type(ex)), mid, err)) < 0)
         return rc;
     if ((rc = equiv_field(ch, a->exchange, "durable", B(a->durable), B(exch_durable(ex)), mid,
                           err)) < 0)
@@ -287,9 +272,17 @@ int chan__binding(wr_chan *ch, bool bind, bool dest_is_queue, wr_bytes src, wr_b
             "exclusive property value does not match that of the original declaration.",
             NAMEA(dst), chan__vhost_name(ch));
     wr_dest_kind k = dest_is_queue ? DEST_QUEUE : DEST_EXCHANGE;
-    if (bind) return exch_bind(sx, k, dest, rk, args);
+    if (bind) {
+        if ((rc = exch_check_binding(sx, args, mid, err)) < 0) return rc;
+        return exch_bind(sx, k, dest, rk, args);
+    }
     rc = exch_unbind(sx, k, dest, rk, args);
-    return rc == WR_ENOTFOUND ? 0 : rc;
+    if (rc == WR_ENOTFOUND) return 0;
+    /* RabbitMQ deletes an auto-delete exchange when its last binding as
+     * source goes (rabbit_binding maybe_auto_delete) */
+    if (rc == 0 && exch_auto_delete(sx) && exch_binding_count(sx) == 0)
+        vhost_exchange_delete(ch->vhost, sx);
+    return rc;
 }
 
 int chan__exchange(wr_chan *ch, const amqp091_method *m, wr_amqp_error *err)
