@@ -15,6 +15,7 @@
 #include "broker/auth/user.h"
 #include "broker/core/vhost.h"
 #include "broker/net/conn.h"
+#include "broker/proto/ftable.h"
 #include "storage/store.h"
 
 #include <time.h>
@@ -1229,6 +1230,129 @@ static void t_round_robin_two_channels(void **state)
     assert_int_equal(depth("q"), 3);
 }
 
+/* ---- arguments, exclusivity, overflow ----------------------------------- */
+
+static void declare_q_args(wr_chan *ch, const char *name, wr_buf *args, uint16_t code,
+                           const char *text)
+{
+    amqp091_method m = {.id = AMQP091_QUEUE_DECLARE};
+    m.u.queue_declare.queue = S(name);
+    m.u.queue_declare.arguments.ptr = args->data;
+    m.u.queue_declare.arguments.len = (uint32_t)args->len;
+    if (code)
+        expect_err(ch, &m, code, text);
+    else
+        ok(ch, &m);
+}
+
+static void t_queue_args_mismatch(void **state)
+{
+    wr_chan *ch = *state;
+    wr_buf a, b;
+    wr_buf_init(&a);
+    wr_buf_init(&b);
+    assert_int_equal(ftable_put_i32(&a, "x-message-ttl", 1000), 0);
+    assert_int_equal(ftable_put_i32(&b, "x-message-ttl", 2000), 0);
+    declare_q_args(ch, "q", &a, 0, NULL);
+    declare_q_args(ch, "q", &a, 0, NULL);
+    declare_q_args(
+        ch, "q", &b, 406,
+        "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'q' in vhost '/': "
+        "received "
+        "the value '2000' of type 'signedint' but current is the value '1000' of type 'signedint'");
+    wr_buf_reset(&b);
+    declare_q_args(ch, "q", &b, 406,
+                   "PRECONDITION_FAILED - inequivalent arg 'x-message-ttl' for queue 'q' in vhost "
+                   "'/': received "
+                   "none but current is the value '1000' of type 'signedint'");
+    wr_buf_free(&a);
+    wr_buf_free(&b);
+}
+
+static void t_reject_publish_nack(void **state)
+{
+    wr_chan *ch = *state;
+    wr_buf a;
+    wr_buf_init(&a);
+    assert_int_equal(ftable_put_i32(&a, "x-max-length", 1), 0);
+    assert_int_equal(ftable_put_cstr(&a, "x-overflow", "reject-publish"), 0);
+    declare_q_args(ch, "q", &a, 0, NULL);
+    wr_buf_free(&a);
+    confirm_select(ch);
+    amqp091_basic_publish p = {.exchange = S(""), .routing_key = S("q")};
+    wr_amqp_error e;
+    assert_int_equal(chan_publish(ch, &p, mkmsg("", "q", "1"), &e), 0);
+    assert_int_equal(chan_publish(ch, &p, mkmsg("", "q", "2"), &e), 0);
+    chan_flush(ch);
+    assert_int_equal(count_id(AMQP091_BASIC_ACK), 1);
+    assert_int_equal(nth_id(AMQP091_BASIC_ACK, 0)->tag, 1);
+    assert_int_equal(count_id(AMQP091_BASIC_NACK), 1);
+    assert_int_equal(nth_id(AMQP091_BASIC_NACK, 0)->tag, 2);
+    assert_int_equal(depth("q"), 1);
+}
+
+static void t_exclusive_queue_other_conn(void **state)
+{
+    wr_chan *ch = *state;
+    amqp091_method m = {.id = AMQP091_QUEUE_DECLARE};
+    m.u.queue_declare.queue = S("ex");
+    m.u.queue_declare.exclusive = true;
+    ok(ch, &m);
+    static struct fake_conn other; /* only its address matters */
+    wr_chan *o = chan_new((wr_conn *)&other, 1);
+    amqp091_method g = {.id = AMQP091_BASIC_GET};
+    g.u.basic_get.queue = S("ex");
+    wr_amqp_error e;
+    assert_int_equal(run(o, &g, &e), WR_EAMQP);
+    assert_int_equal(e.code, 405);
+    assert_int_equal(
+        strncmp(
+            e.text,
+            "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'ex' in vhost '/'",
+            strlen("RESOURCE_LOCKED - cannot obtain exclusive access to locked queue 'ex' in vhost "
+                   "'/'")),
+        0);
+    chan_free(o);
+    /* same connection, other channel: fine */
+    wr_chan *same = chan_new(CONN, 3);
+    ok(same, &g);
+    chan_free(same);
+}
+
+static void t_exclusive_consumer(void **state)
+{
+    wr_chan *ch = *state;
+    declare_q(ch, "q");
+    amqp091_method m = {.id = AMQP091_BASIC_CONSUME};
+    m.u.basic_consume.queue = S("q");
+    m.u.basic_consume.consumer_tag = S("a");
+    m.u.basic_consume.exclusive = true;
+    ok(ch, &m);
+    m.u.basic_consume.consumer_tag = S("b");
+    m.u.basic_consume.exclusive = false;
+    expect_err(ch, &m, 403, "ACCESS_REFUSED - queue 'q' in vhost '/' in exclusive use");
+}
+
+static void t_alternate_exchange_equivalence(void **state)
+{
+    wr_chan *ch = *state;
+    wr_buf a;
+    wr_buf_init(&a);
+    assert_int_equal(ftable_put_cstr(&a, "alternate-exchange", "ae"), 0);
+    amqp091_method m = {.id = AMQP091_EXCHANGE_DECLARE};
+    m.u.exchange_declare.exchange = S("x");
+    m.u.exchange_declare.type = S("direct");
+    m.u.exchange_declare.arguments.ptr = a.data;
+    m.u.exchange_declare.arguments.len = (uint32_t)a.len;
+    ok(ch, &m);
+    m.u.exchange_declare.arguments.len = 0;
+    expect_err(ch, &m, 406,
+               "PRECONDITION_FAILED - inequivalent arg 'alternate-exchange' for exchange 'x' in "
+               "vhost '/': received "
+               "none but current is the value 'ae' of type 'longstr'");
+    wr_buf_free(&a);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1286,6 +1410,11 @@ int main(void)
         T(t_reply_to),
         T(t_nowait_consume_cancel),
         T(t_round_robin_two_channels),
+        T(t_queue_args_mismatch),
+        T(t_reject_publish_nack),
+        T(t_exclusive_queue_other_conn),
+        T(t_exclusive_consumer),
+        T(t_alternate_exchange_equivalence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
