@@ -5,4 +5,8 @@ if(TARGET wr_core)
       wr_unit_test(${t} LIBS wr_core wr_proto wr_util)
     endif()
   endforeach()
+  if(TARGET test_route)
+    # counts allocations made while routing
+    target_link_options(test_route PRIVATE -Wl,--wrap=malloc,--wrap=realloc,--wrap=calloc)
+  endif()
 endif()
