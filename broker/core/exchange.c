@@ -383,13 +383,14 @@ int exch_unbind_all_from(wr_exchange *ex, exch_unbound_fn cb, void *ctx)
     int n = 0;
     exch_binding *b;
     while ((b = ex->head)) {
-        /* unlink first, report, then free */
+        /* unlink first (nothing here allocates), report, then free */
         ex->head = b->next;
         if (ex->head)
             ex->head->prev = NULL;
         else
             ex->tail = NULL;
         ex->n_bindings--;
+        if (ex->trie) topic_remove(ex->trie, wr_bytes_of(b->rk, b->rk_len), b);
         if (cb)
             cb(ctx, b->kind, b->dest, wr_bytes_of(b->rk, b->rk_len),
                wr_bytes_of(b->args, b->args_len));
@@ -397,18 +398,11 @@ int exch_unbind_all_from(wr_exchange *ex, exch_unbound_fn cb, void *ctx)
         free(b);
         n++;
     }
-    /* the indexes only point at freed bindings now: reset them */
+    /* the maps only point at freed bindings now: empty them */
     wr_map_free(&ex->ident);
     wr_map_init(&ex->ident);
     wr_map_free(&ex->direct);
     wr_map_init(&ex->direct);
-    if (ex->trie) {
-        topic_trie *t = topic_new();
-        if (t) {
-            topic_free(ex->trie);
-            ex->trie = t;
-        }
-    }
     return n;
 }
 
