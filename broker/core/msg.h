@@ -25,6 +25,8 @@ typedef struct wr_msg {
                               enqueue from ttl_ms and its own x-message-ttl */
     int64_t ttl_ms;        /* parsed `expiration` property, -1 none */
     uint8_t priority;      /* props.priority, 0 when absent */
+    int64_t enqueued_ms;   /* set by the first queue_publish (vhost clock), INT64_MIN before: every
+                              queue computes expiry from it, also after a requeue */
 } wr_msg;
 
 /* Allocates a message with room for body_len body bytes (body_filled = 0),

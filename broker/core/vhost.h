@@ -7,12 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/core/exchange.h"
 #include "broker/core/queue.h"
 #include "broker/proto/wire.h"
 #include "broker/util/wr_err.h"
 
 typedef struct wr_vhost wr_vhost;
-typedef struct wr_exchange wr_exchange;
 
 /* Creates a vhost with RabbitMQ 3.8's predeclared exchanges, all durable:
  * "" (direct), amq.direct, amq.fanout, amq.topic, amq.headers, amq.match
@@ -33,7 +33,7 @@ wr_queue *vhost_queue(wr_vhost *v, wr_bytes name);
 
 /* Creates an exchange (the caller checked that it does not exist and the
  * name/permissions). Returns 0 / WR_ENOMEM / WR_EEXIST. */
-int vhost_exchange_declare(wr_vhost *v, wr_bytes name, int type /* enum exch_type */, bool durable,
+int vhost_exchange_declare(wr_vhost *v, wr_bytes name, enum exch_type type, bool durable,
                            bool auto_delete, bool internal, wr_bytes args, wr_exchange **out);
 
 /* Deletes an exchange: removes the bindings to and from it, frees it. */
@@ -63,10 +63,5 @@ void vhost_tick(wr_vhost *v, int64_t now_ms);
 int64_t vhost_now_ms(const wr_vhost *v);
 /* Test hook: replace the clock (NULL restores the default). */
 void vhost_set_clock(wr_vhost *v, int64_t (*now)(void *arg), void *arg);
-
-/* Dead-letter routing hook (internal to wr_core, used by queue.c):
- * republishes msg (already rewritten) through exchange `dlx`. Takes over the
- * reference to msg. Drops the message when the exchange is missing. */
-void vhost_dead_letter_publish(wr_vhost *v, wr_bytes dlx, wr_msg *msg);
 
 #endif
