@@ -110,8 +110,14 @@ int hmatch_parse_mode(wr_bytes args, enum hmatch_mode *mode, char *err, size_t e
     return WR_EINVAL;
 }
 
-/* rabbit_misc:type_class: all integer widths are one class, float/double one. */
-static uint8_t type_class(uint8_t t)
+/* Value classes under Erlang's == on the terms RabbitMQ decodes values into
+ * (rabbit_binary_parser): every integer width and timestamps are integers,
+ * float and double are floats (and compare equal to integers of the same
+ * value), longstr and byte array are both binaries, bool an atom, void the
+ * atom undefined, decimal a tuple, table and array lists of typed tuples. */
+enum vclass { VC_NUM, VC_BIN, VC_BOOL, VC_VOID, VC_DEC, VC_LIST, VC_OTHER };
+
+static enum vclass value_class(uint8_t t)
 {
     switch (t) {
     case 'b':
@@ -121,44 +127,72 @@ static uint8_t type_class(uint8_t t)
     case 'I':
     case 'i':
     case 'l':
-        return 'l';
+    case 'T':
     case 'f':
     case 'd':
-        return 'd';
-    }
-    return t;
-}
-
-static bool value_eq(const ftable_value *p, const ftable_value *d)
-{
-    uint8_t c = type_class(p->type);
-    if (c != type_class(d->type)) return false;
-    switch (c) {
-    case 'l':
-        return p->v.i == d->v.i;
-    case 'd': {
-        double a = p->type == 'f' ? (double)p->v.f : p->v.d;
-        double b = d->type == 'f' ? (double)d->v.f : d->v.d;
-        return a == b;
-    }
-    case 't':
-        return p->v.b == d->v.b;
-    case 'T':
-        return p->v.u == d->v.u;
-    case 'D':
-        return p->v.dec.scale == d->v.dec.scale && p->v.dec.value == d->v.dec.value;
+        return VC_NUM;
     case 'S':
     case 'x':
-        return p->v.str.len == d->v.str.len &&
-               memcmp(p->v.str.ptr, d->v.str.ptr, p->v.str.len) == 0;
+        return VC_BIN;
+    case 't':
+        return VC_BOOL;
+    case 'V':
+        return VC_VOID;
+    case 'D':
+        return VC_DEC;
     case 'F':
     case 'A':
-        /* Erlang term equality of the decoded lists: same entries in the same
-         * order with the same types, i.e. the same bytes. */
-        return p->v.table.len == d->v.table.len &&
-               memcmp(p->v.table.ptr, d->v.table.ptr, p->v.table.len) == 0;
-    case 'V':
+        return VC_LIST;
+    }
+    return VC_OTHER;
+}
+
+static bool is_float(uint8_t t)
+{
+    return t == 'f' || t == 'd';
+}
+
+static double as_double(const ftable_value *v)
+{
+    if (v->type == 'f') return (double)v->v.f;
+    if (v->type == 'd') return v->v.d;
+    if (v->type == 'T') return (double)v->v.u;
+    return (double)v->v.i;
+}
+
+static bool num_eq(const ftable_value *a, const ftable_value *b)
+{
+    if (is_float(a->type) || is_float(b->type)) return as_double(a) == as_double(b);
+    if (a->type == 'T' && b->type == 'T') return a->v.u == b->v.u;
+    if (a->type == 'T') return b->v.i >= 0 && (uint64_t)b->v.i == a->v.u;
+    if (b->type == 'T') return a->v.i >= 0 && (uint64_t)a->v.i == b->v.u;
+    return a->v.i == b->v.i;
+}
+
+/* Erlang PV == DV (RabbitMQ 3.8 compares values only, not type letters). */
+static bool value_eq(const ftable_value *p, const ftable_value *d)
+{
+    enum vclass c = value_class(p->type);
+    if (c != value_class(d->type)) return false;
+    switch (c) {
+    case VC_NUM:
+        return num_eq(p, d);
+    case VC_BIN:
+        return p->v.str.len == d->v.str.len &&
+               (p->v.str.len == 0 || memcmp(p->v.str.ptr, d->v.str.ptr, p->v.str.len) == 0);
+    case VC_BOOL:
+        return p->v.b == d->v.b;
+    case VC_VOID:
         return true;
+    case VC_DEC:
+        return p->v.dec.scale == d->v.dec.scale && p->v.dec.value == d->v.dec.value;
+    case VC_LIST:
+        /* lists of {Key, Type, Value} / {Type, Value}: same type letters and
+         * values in the same order, i.e. the same bytes */
+        return p->type == d->type && p->v.table.len == d->v.table.len &&
+               (p->v.table.len == 0 || memcmp(p->v.table.ptr, d->v.table.ptr, p->v.table.len) == 0);
+    case VC_OTHER:
+        return false;
     }
     return false;
 }

@@ -4,11 +4,12 @@
  * 3.10's all-with-x / any-with-x are accepted too. Pattern keys starting with
  * "x-" are ignored except in the -with-x modes. A pattern value of type void
  * matches on presence of the key. Other values match when the header has the
- * same key with a value of the same type class and an equal value: all
- * integer widths are one class compared by value, float and double one class
- * compared as doubles, anything else by type letter and bytes (so int 1 and
- * longstr "1" differ). "all" with no pattern keys matches everything; "any"
- * with none matches nothing.
+ * same key with an equal value under Erlang's == on RabbitMQ's decoded terms
+ * (3.8.x and later compare values, not type letters): all integer widths,
+ * timestamps, float and double compare as numbers (int 1 matches double 1.0),
+ * longstr and byte array as binaries, but a number never equals a string (int
+ * 1 and longstr "1" differ); tables and arrays must be identical. "all" with
+ * no pattern keys matches everything; "any" with none matches nothing.
  */
 #ifndef WR_CORE_HEADERS_MATCH_H
 #define WR_CORE_HEADERS_MATCH_H

@@ -389,6 +389,9 @@ static void table(wr_buf *b, const char *const *specs)
         case 'V':
             ftable_put_void(b, key);
             break;
+        case 'T':
+            ftable_put_timestamp(b, key, (uint64_t)atoll(v));
+            break;
         default:
             fail();
         }
@@ -443,14 +446,21 @@ static void test_headers_types(void **state)
     assert_true(hm(T("a=I:1"), T("a=l:1")));
     assert_true(hm(T("a=b:-5"), T("a=I:-5")));
     assert_false(hm(T("a=I:1"), T("a=l:2")));
-    /* float and double one class */
+    /* numbers compare by value across int/float (Erlang ==) */
     assert_true(hm(T("a=d:1.5"), T("a=f:1.5")));
     assert_false(hm(T("a=d:1.5"), T("a=I:1")));
+    assert_true(hm(T("a=d:1"), T("a=I:1")));
+    assert_true(hm(T("a=I:2"), T("a=f:2")));
     /* bool */
     assert_true(hm(T("a=t:1"), T("a=t:1")));
     assert_false(hm(T("a=t:1"), T("a=t:0")));
-    /* longstr vs byte array */
-    assert_false(hm(T("a=S:z"), T("a=x:z")));
+    /* longstr and byte array are both binaries */
+    assert_true(hm(T("a=S:z"), T("a=x:z")));
+    assert_false(hm(T("a=S:z"), T("a=x:y")));
+    assert_false(hm(T("a=t:1"), T("a=I:1"))); /* true is not 1 */
+    /* a timestamp is an integer */
+    assert_true(hm(T("a=T:1700000000"), T("a=l:1700000000")));
+    assert_false(hm(T("a=T:5"), T("a=I:-5")));
     assert_true(hm(T("a=x:z"), T("a=x:z")));
 }
 
