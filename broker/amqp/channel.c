@@ -491,16 +491,24 @@ int chan__route(wr_chan *ch, wr_exchange *ex, bool mandatory, wr_msg *msg)
         if (rc == 0 && mandatory) rc = chan__return(ch, msg);
         goto out;
     }
-    if (ex) {
+    void **qs = NULL;
+    wr_queue *direct = NULL;
+    if (ex && msg->exchange.len == 0) {
+        /* the default exchange: implicitly bound to every queue by name */
+        direct = vhost_queue(ch->vhost, msg->routing_key);
+        qs = (void **)&direct;
+        n = direct ? 1 : 0;
+    } else if (ex) {
         rc = route_message(ex, msg->routing_key, msg->props.headers, &ch->route);
         if (rc < 0) goto out;
+        qs = ch->route.queues;
         n = ch->route.n_queues;
     }
     if (n == 0) {
         if (mandatory) rc = chan__return(ch, msg);
     } else {
         for (uint32_t i = 0; i < n; i++) {
-            int r = queue_publish((wr_queue *)ch->route.queues[i], msg);
+            int r = queue_publish((wr_queue *)qs[i], msg);
             if (r == QUEUE_PUB_REJECTED)
                 rejected = true;
             else if (r == QUEUE_PUB_STORING)
