@@ -203,6 +203,13 @@ int vhost_queue_declare(wr_vhost *v, wr_bytes name, bool durable, bool auto_dele
         queue__free(q);
         return WR_ENOMEM;
     }
+    /* the default exchange routes by queue name: an implicit binding */
+    wr_exchange *dflt = wr_map_get(&v->exchanges, "", 0);
+    if (dflt && exch_bind(dflt, DEST_QUEUE, q, qn, (wr_bytes){NULL, 0}) < 0) {
+        wr_map_del(&v->queues, qn.ptr, qn.len);
+        queue__free(q);
+        return WR_ENOMEM;
+    }
     if (out) *out = q;
     return 0;
 }
