@@ -315,12 +315,97 @@ static void test_rabbitmq_table(void **state)
     exch_free(ex);
 }
 
+/* --- randomized: the trie against a plain recursive matcher ------------- */
+
+/* Splits s on '.' into at most 16 words ("" has none). */
+static int split(const char *s, const char **w, int *wl)
+{
+    if (!*s) return 0;
+    int n = 0;
+    for (;;) {
+        const char *d = strchr(s, '.');
+        w[n] = s;
+        wl[n] = d ? (int)(d - s) : (int)strlen(s);
+        n++;
+        if (!d) return n;
+        s = d + 1;
+    }
+}
+
+static bool ref_match(const char **p, const int *pl, int np, const char **k, const int *kl, int nk)
+{
+    if (np == 0) return nk == 0;
+    if (pl[0] == 1 && p[0][0] == '#') {
+        for (int skip = 0; skip <= nk; skip++)
+            if (ref_match(p + 1, pl + 1, np - 1, k + skip, kl + skip, nk - skip)) return true;
+        return false;
+    }
+    if (nk == 0) return false;
+    if (!(pl[0] == 1 && p[0][0] == '*') && (pl[0] != kl[0] || memcmp(p[0], k[0], (size_t)kl[0])))
+        return false;
+    return ref_match(p + 1, pl + 1, np - 1, k + 1, kl + 1, nk - 1);
+}
+
+static void random_key(char *out, bool pattern, unsigned *seed)
+{
+    static const char *const words[] = {"a", "b", "", "ab", "*", "#"};
+    int nw = (int)(rand_r(seed) % 6);
+    out[0] = 0;
+    for (int i = 0; i < nw; i++) {
+        if (i) strcat(out, ".");
+        strcat(out, words[rand_r(seed) % (pattern ? 6u : 4u)]);
+    }
+}
+
+static void test_random_against_reference(void **state)
+{
+    (void)state;
+    unsigned seed = 12345;
+    enum { NP = 60, NK = 400 };
+    static char pats[NP][64];
+    bool removed[NP] = {false};
+    topic_trie *t = topic_new();
+    for (int i = 0; i < NP; i++) {
+        random_key(pats[i], true, &seed);
+        assert_int_equal(topic_add(t, S(pats[i]), pats[i]), 0);
+    }
+    for (int round = 0; round < 2; round++) {
+        for (int j = 0; j < NK; j++) {
+            char key[64];
+            random_key(key, false, &seed);
+            hits h = {.n = 0};
+            assert_int_equal(topic_match(t, S(key), collect, &h), 0);
+            const char *kw[16];
+            int kwl[16];
+            int nk = split(key, kw, kwl);
+            for (int i = 0; i < NP; i++) {
+                const char *pw[16];
+                int pwl[16];
+                int np = split(pats[i], pw, pwl);
+                bool want = !removed[i] && ref_match(pw, pwl, np, kw, kwl, nk);
+                bool got = false;
+                for (int x = 0; x < h.n; x++)
+                    if (h.items[x] == pats[i]) got = true;
+                if (got != want)
+                    fail_msg("pattern '%s' key '%s': got %d want %d", pats[i], key, got, want);
+            }
+        }
+        /* second round: every other pattern removed */
+        for (int i = 0; i < NP && round == 0; i += 2) {
+            assert_int_equal(topic_remove(t, S(pats[i]), pats[i]), 0);
+            removed[i] = true;
+        }
+    }
+    topic_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single_patterns),    cmocka_unit_test(test_add_remove_prune),
-        cmocka_unit_test(test_callback_stops),     cmocka_unit_test(test_pathological_hashes),
-        cmocka_unit_test(test_same_item_two_keys), cmocka_unit_test(test_rabbitmq_table),
+        cmocka_unit_test(test_single_patterns),          cmocka_unit_test(test_add_remove_prune),
+        cmocka_unit_test(test_callback_stops),           cmocka_unit_test(test_pathological_hashes),
+        cmocka_unit_test(test_same_item_two_keys),       cmocka_unit_test(test_rabbitmq_table),
+        cmocka_unit_test(test_random_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
