@@ -232,6 +232,28 @@ static void test_unbind_all_to(void **state)
     exch_free(ex);
 }
 
+static void test_unbind_all_to_every_type(void **state)
+{
+    (void)state;
+    enum exch_type types[] = {EXCH_DIRECT, EXCH_FANOUT, EXCH_TOPIC, EXCH_HEADERS};
+    for (int t = 0; t < 4; t++) {
+        wr_exchange *ex = mk(types[t]);
+        for (int i = 0; i < 8; i++) {
+            exch_bind(ex, DEST_QUEUE, &Q[i], S("k"), NONE);
+            exch_bind(ex, DEST_QUEUE, &Q[i], S("#"), NONE);
+        }
+        uint32_t all = route_n(ex, "k", NONE);
+        assert_int_equal(all, 8);
+        for (int i = 0; i < 8; i += 2) assert_int_equal(exch_unbind_all_to(ex, &Q[i]), 2);
+        assert_int_equal(exch_binding_count(ex), 8);
+        assert_int_equal(route_n(ex, "k", NONE), 4);
+        for (int i = 1; i < 8; i += 2) assert_int_equal(exch_unbind_all_to(ex, &Q[i]), 2);
+        assert_int_equal(route_n(ex, "k", NONE), 0);
+        assert_false(exch_in_use(ex));
+        exch_free(ex);
+    }
+}
+
 typedef struct unbound_log {
     int n, n_exchanges;
 } unbound_log;
@@ -524,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_direct_routing),
         cmocka_unit_test(test_fanout_routing),
         cmocka_unit_test(test_unbind_all_to),
+        cmocka_unit_test(test_unbind_all_to_every_type),
         cmocka_unit_test(test_unbind_all_from),
         cmocka_unit_test(test_foreach_binding),
         cmocka_unit_test(test_xmatch_validation),
