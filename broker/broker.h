@@ -51,7 +51,8 @@ struct wr_broker {
     uv_check_t check;     /* flushes output queued by I/O callbacks */
     uv_async_t stop_async;
     uv_timer_t stop_timer;
-    int open_handles; /* broker-level handles not yet closed */
+    uv_timer_t tick_timer; /* vhost_tick every 100 ms (TTL, x-expires, reaping) */
+    int open_handles;      /* broker-level handles not yet closed */
 
     bool started;
     bool stopping;

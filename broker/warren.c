@@ -12,6 +12,7 @@
 #include "broker/broker.h"
 #include "broker/config/config.h"
 #include "broker/core/vhost.h"
+#include "broker/defs.h"
 #include "broker/net/conn_int.h"
 #include "broker/util/wr_log.h"
 
@@ -146,6 +147,9 @@ int broker_init(wr_broker *b, uv_loop_t *loop, const cfg_config *cfg, char *err,
                              errlen);
         if (rc < 0) goto fail;
     }
+    if (cfg->load_definitions && *cfg->load_definitions &&
+        (rc = defs_load_file(b, cfg->load_definitions, err, errlen)) < 0)
+        goto fail;
     if ((rc = connection__build_start(b)) < 0) goto fail;
     return 0;
 fail:
@@ -181,6 +185,15 @@ static void broker_async_cb(uv_async_t *h)
 
 static void broker_finish_stop(wr_broker *b);
 
+static void broker_tick_cb(uv_timer_t *t)
+{
+    wr_broker *b = t->data;
+    const char *k;
+    size_t kl;
+    void *v;
+    for (size_t i = 0; wr_map_next(&b->vhosts, &i, &k, &kl, &v);) vhost_tick(v, vhost_now_ms(v));
+}
+
 static void broker_stop_timer_cb(uv_timer_t *t)
 {
     broker_finish_stop(t->data);
@@ -193,8 +206,11 @@ int broker_start(wr_broker *b, char *err, size_t errlen)
     uv_check_init(b->loop, &b->check);
     uv_async_init(b->loop, &b->stop_async, broker_async_cb);
     uv_timer_init(b->loop, &b->stop_timer);
+    uv_timer_init(b->loop, &b->tick_timer);
     b->prepare.data = b->check.data = b->stop_async.data = b->stop_timer.data = b;
-    b->open_handles += 4;
+    b->tick_timer.data = b;
+    b->open_handles += 5;
+    uv_timer_start(&b->tick_timer, broker_tick_cb, 100, 100);
     uv_prepare_start(&b->prepare, broker_prepare_cb);
     uv_check_start(&b->check, broker_check_cb);
     b->started = true;
@@ -205,6 +221,7 @@ int broker_start(wr_broker *b, char *err, size_t errlen)
         uv_close((uv_handle_t *)&b->check, broker_handle_closed);
         uv_close((uv_handle_t *)&b->stop_async, broker_handle_closed);
         uv_close((uv_handle_t *)&b->stop_timer, broker_handle_closed);
+        uv_close((uv_handle_t *)&b->tick_timer, broker_handle_closed);
         return rc;
     }
     return 0;
@@ -222,6 +239,7 @@ static void broker_finish_stop(wr_broker *b)
     uv_close((uv_handle_t *)&b->check, broker_handle_closed);
     uv_close((uv_handle_t *)&b->stop_async, broker_handle_closed);
     uv_close((uv_handle_t *)&b->stop_timer, broker_handle_closed);
+    uv_close((uv_handle_t *)&b->tick_timer, broker_handle_closed);
 }
 
 void broker_stop(wr_broker *b)
