@@ -68,6 +68,8 @@ int chan__check_perm(wr_chan *ch, unsigned perm, const char *kind, wr_bytes name
     const wr_user *u = conn_user(ch->conn);
     const char *vn = chan__vhost_name(ch);
     if (user_can(u, vn, perm, (const char *)name.ptr, name.len)) return 0;
+    /* the default exchange is checked and reported as "amq.default" */
+    if (name.len == 0 && kind[0] == 'e') name = wr_bytes_of("amq.default", 11);
     return wr_amqp_fail(err, 403, mid, "access to %s '%.*s' in vhost '%s' refused for user '%s'",
                         kind, (int)name.len, (const char *)name.ptr, vn, user_name(u));
 }
