@@ -54,7 +54,7 @@ int msg_check_expiration(wr_bytes exp, int64_t *ttl_ms, uint32_t mid, wr_amqp_er
     char reason[160];
     int64_t v;
     if (msg__parse_expiration(exp, &v, reason, sizeof(reason)) < 0)
-        return wr_amqp_fail(e, 406, mid, "invalid expiration '%.*s': {error,%s}", (int)exp.len,
+        return wr_amqp_fail(e, 406, mid, "invalid expiration '%.*s': %s", (int)exp.len,
                             (const char *)exp.ptr, reason);
     if (ttl_ms) *ttl_ms = v;
     return 0;

@@ -181,7 +181,9 @@ static bool q__take(wr_queue *q, q_ent *out, int64_t *now)
         q__unready(q, out);
         if (out->exp >= 0) {
             if (*now < 0) *now = vhost_now_ms(q->vhost);
-            if (out->exp <= *now) {
+            /* strictly past: a TTL-0 message still goes to a consumer
+             * ready at publish time (RabbitMQ attempt_delivery) */
+            if (out->exp < *now) {
                 q__drop(q, out, "expired");
                 continue;
             }
