@@ -294,8 +294,16 @@ int chan_publish(wr_chan *ch, const amqp091_basic_publish *p, wr_msg *msg, wr_am
         rc = wr_amqp_fail(err, 540, mid, "immediate=true");
         goto fail;
     }
-    rc = chan__check_perm(ch, WR_PERM_WRITE, "exchange", p->exchange, mid, err);
-    if (rc < 0) goto fail;
+    if (!ch->pub_ok_valid || p->exchange.len != ch->pub_ok_len ||
+        memcmp(p->exchange.ptr, ch->pub_ok, ch->pub_ok_len) != 0) {
+        rc = chan__check_perm(ch, WR_PERM_WRITE, "exchange", p->exchange, mid, err);
+        if (rc < 0) goto fail;
+        if (p->exchange.len < CHAN__TAG_MAX) {
+            memcpy(ch->pub_ok, p->exchange.ptr, p->exchange.len);
+            ch->pub_ok_len = (uint8_t)p->exchange.len;
+            ch->pub_ok_valid = true;
+        }
+    }
     wr_exchange *ex = vhost_exchange(ch->vhost, p->exchange);
     if (!ex) {
         rc = wr_amqp_fail(err, 404, mid, "no exchange '%.*s' in vhost '%s'", (int)p->exchange.len,

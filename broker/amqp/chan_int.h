@@ -93,6 +93,12 @@ struct wr_chan {
     char reply_tag[CHAN__TAG_MAX];
     char reply_name[64]; /* "amq.rabbitmq.reply-to.<token>" */
 
+    /* last exchange publish was permitted on (RabbitMQ caches permission
+     * checks per channel too): saves a regex search per message */
+    bool pub_ok_valid;
+    uint8_t pub_ok_len;
+    char pub_ok[CHAN__TAG_MAX];
+
     wr_route_result route; /* reused for every publish (no allocation per message) */
 
     /* transactions */
