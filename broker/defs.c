@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "broker/auth/user.h"
+#include "broker/core/exchange.h"
+#include "broker/core/queue.h"
+#include "broker/core/vhost.h"
+#include "broker/proto/wire.h"
 #include "broker/util/wr_err.h"
 #include "broker/util/wr_log.h"
 
@@ -270,6 +274,151 @@ static const char *jstr(const jnode *o, const char *key, const char *dflt)
     return v && v->t == J_STR ? v->str : dflt;
 }
 
+/* ---- JSON -> AMQP field table (declare arguments) ---- */
+
+static int jenc_value(wr_buf *b, const jnode *n, int depth);
+
+static int jenc_table(wr_buf *b, const jnode *o, int depth)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        size_t kl = strlen(o->keys[i]);
+        if (kl > 255) return WR_EINVAL;
+        if (wire_put_shortstr(b, o->keys[i], kl) < 0 || jenc_value(b, o->kids[i], depth) < 0)
+            return WR_ENOMEM;
+    }
+    return 0;
+}
+
+/* Appends type letter + value, as RabbitMQ's JSON -> table conversion:
+ * strings S, integers l, other numbers d, booleans t, null V, objects F,
+ * arrays A. */
+static int jenc_value(wr_buf *b, const jnode *n, int depth)
+{
+    size_t at;
+    int rc = 0;
+    if (depth > DEFS_MAX_DEPTH) return WR_EINVAL;
+    switch (n->t) {
+    case J_STR:
+        return (wire_put_u8(b, 'S') < 0 || wire_put_longstr(b, n->str, strlen(n->str)) < 0)
+                   ? WR_ENOMEM
+                   : 0;
+    case J_BOOL:
+        return (wire_put_u8(b, 't') < 0 || wire_put_u8(b, n->b) < 0) ? WR_ENOMEM : 0;
+    case J_NULL:
+        return wire_put_u8(b, 'V');
+    case J_NUM:
+        if (n->num == (double)(int64_t)n->num)
+            return (wire_put_u8(b, 'l') < 0 || wire_put_u64(b, (uint64_t)(int64_t)n->num) < 0)
+                       ? WR_ENOMEM
+                       : 0;
+        {
+            uint64_t bits;
+            memcpy(&bits, &n->num, 8);
+            return (wire_put_u8(b, 'd') < 0 || wire_put_u64(b, bits) < 0) ? WR_ENOMEM : 0;
+        }
+    case J_OBJ:
+    case J_ARR:
+        if (wire_put_u8(b, n->t == J_OBJ ? 'F' : 'A') < 0 || wire_put_u32(b, 0) < 0)
+            return WR_ENOMEM;
+        at = b->len;
+        if (n->t == J_OBJ)
+            rc = jenc_table(b, n, depth + 1);
+        else
+            for (size_t i = 0; i < n->n && rc == 0; i++) rc = jenc_value(b, n->kids[i], depth + 1);
+        if (rc < 0) return rc;
+        wire_store_u32(b->data + at - 4, (uint32_t)(b->len - at));
+        return 0;
+    }
+    return WR_EINVAL;
+}
+
+/* args (a JSON object or absent) as table content in b. */
+static int jargs(wr_buf *b, const jnode *args)
+{
+    wr_buf_reset(b);
+    if (!args || args->t != J_OBJ) return 0;
+    return jenc_table(b, args, 0);
+}
+
+static bool jbool(const jnode *o, const char *key, bool dflt)
+{
+    const jnode *v = jget(o, key);
+    return v && v->t == J_BOOL ? v->b : dflt;
+}
+
+static int apply_entities(wr_broker *b, const jnode *root, char *err, size_t errlen)
+{
+    const jnode *arr;
+    wr_buf args;
+    int rc = 0;
+    wr_buf_init(&args);
+    if ((arr = jget(root, "exchanges")) && arr->t == J_ARR) {
+        for (size_t i = 0; i < arr->n && rc == 0; i++) {
+            const jnode *e = arr->kids[i];
+            const char *name = jstr(e, "name", NULL), *vh = jstr(e, "vhost", "/");
+            const char *type = jstr(e, "type", "direct");
+            wr_vhost *v = broker_vhost(b, vh, strlen(vh));
+            enum exch_type et;
+            wr_exchange *ex = NULL;
+            if (!name || !v || vhost_exchange(v, wr_bytes_str(name))) continue;
+            if (exch_type_parse(wr_bytes_str(type), &et) < 0) {
+                snprintf(err, errlen, "definitions: exchange '%s': unknown type %s", name, type);
+                rc = WR_ECONFIG;
+                break;
+            }
+            if ((rc = jargs(&args, jget(e, "arguments"))) < 0) break;
+            rc = vhost_exchange_declare(v, wr_bytes_str(name), et, jbool(e, "durable", true),
+                                        jbool(e, "auto_delete", false), jbool(e, "internal", false),
+                                        wr_bytes_of(args.data, args.len), &ex);
+        }
+    }
+    if (rc == 0 && (arr = jget(root, "queues")) && arr->t == J_ARR) {
+        for (size_t i = 0; i < arr->n && rc == 0; i++) {
+            const jnode *q = arr->kids[i];
+            const char *name = jstr(q, "name", NULL), *vh = jstr(q, "vhost", "/");
+            wr_vhost *v = broker_vhost(b, vh, strlen(vh));
+            wr_amqp_error e;
+            wr_queue *nq = NULL;
+            if (!name || !v || vhost_queue(v, wr_bytes_str(name))) continue;
+            if ((rc = jargs(&args, jget(q, "arguments"))) < 0) break;
+            rc = vhost_queue_declare(
+                v, wr_bytes_str(name), jbool(q, "durable", true), jbool(q, "auto_delete", false),
+                NULL, wr_bytes_of(args.data, args.len), &nq, AMQP091_QUEUE_DECLARE, &e);
+            if (rc == WR_EAMQP) {
+                snprintf(err, errlen, "definitions: queue '%s': %s", name, e.text);
+                rc = WR_ECONFIG;
+            }
+        }
+    }
+    if (rc == 0 && (arr = jget(root, "bindings")) && arr->t == J_ARR) {
+        for (size_t i = 0; i < arr->n && rc == 0; i++) {
+            const jnode *bd = arr->kids[i];
+            const char *src = jstr(bd, "source", NULL), *dst = jstr(bd, "destination", NULL);
+            const char *dt = jstr(bd, "destination_type", "queue"), *vh = jstr(bd, "vhost", "/");
+            const char *rk = jstr(bd, "routing_key", "");
+            wr_vhost *v = broker_vhost(b, vh, strlen(vh));
+            wr_exchange *sx;
+            void *dest;
+            bool to_q = strcmp(dt, "queue") == 0;
+            if (!src || !dst || !v || !*src) continue; /* default-exchange bindings are implicit */
+            sx = vhost_exchange(v, wr_bytes_str(src));
+            dest = to_q ? (void *)vhost_queue(v, wr_bytes_str(dst))
+                        : (void *)vhost_exchange(v, wr_bytes_str(dst));
+            if (!sx || !dest) {
+                wr_warn("definitions: binding %s -> %s in vhost '%s' refers to a missing entity",
+                        src, dst, vh);
+                continue;
+            }
+            if ((rc = jargs(&args, jget(bd, "arguments"))) < 0) break;
+            rc = exch_bind(sx, to_q ? DEST_QUEUE : DEST_EXCHANGE, dest, wr_bytes_str(rk),
+                           wr_bytes_of(args.data, args.len));
+        }
+    }
+    wr_buf_free(&args);
+    if (rc < 0 && !*err) snprintf(err, errlen, "definitions: %s", wr_strerror(rc));
+    return rc;
+}
+
 /* ---- applying ---- */
 
 static int apply(wr_broker *b, const jnode *root, char *err, size_t errlen)
@@ -348,14 +497,16 @@ static int apply(wr_broker *b, const jnode *root, char *err, size_t errlen)
             }
         }
     }
-    return 0;
+    return apply_entities(b, root, err, errlen);
 }
 
 int defs_load_string(wr_broker *b, const char *text, size_t len, char *err, size_t errlen)
 {
     jparser j = {text, text + len, text, 0};
-    jnode *root = jvalue(&j);
+    jnode *root;
     int rc;
+    if (err && errlen) err[0] = '\0';
+    root = jvalue(&j);
     if (root) jws(&j);
     if (!root || j.p != j.end) {
         snprintf(err, errlen, "definitions: JSON syntax error near byte %ld",
