@@ -575,6 +575,11 @@ bool queue_is_deleted(const wr_queue *q)
     return q->deleted;
 }
 
+void queue_touch(wr_queue *q)
+{
+    queue__touch(q);
+}
+
 bool queue_tick(wr_queue *q, int64_t now_ms)
 {
     if (q->deleted) return false;

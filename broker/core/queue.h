@@ -125,6 +125,11 @@ wr_bytes queue_arguments(const wr_queue *q);
 /* True once deleted (the struct lives on until its deliveries settle). */
 bool queue_is_deleted(const wr_queue *q);
 
+/* Marks the queue as used now for x-expires. consume, get and the last
+ * cancel do it themselves; the channel calls it for queue.declare of an
+ * existing queue (also passive), as RabbitMQ resets the expiry then. */
+void queue_touch(wr_queue *q);
+
 /* Expires messages at the head (TTL) and reports x-expires. Returns true when
  * the queue is unused past its x-expires and should be deleted (vhost_tick
  * does that). */

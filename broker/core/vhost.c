@@ -100,9 +100,7 @@ wr_exchange *vhost_exchange(wr_vhost *v, wr_bytes name)
 
 wr_queue *vhost_queue(wr_vhost *v, wr_bytes name)
 {
-    wr_queue *q = wr_map_get(&v->queues, name.ptr, name.len);
-    if (q) queue__touch(q); /* declare, get, consume... restart x-expires */
-    return q;
+    return wr_map_get(&v->queues, name.ptr, name.len);
 }
 
 int vhost_exchange_declare(wr_vhost *v, wr_bytes name, enum exch_type type, bool durable,

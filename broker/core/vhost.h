@@ -27,7 +27,8 @@ void vhost_free(wr_vhost *v);
 /* NUL-terminated vhost name, owned by v. */
 const char *vhost_name(const wr_vhost *v);
 
-/* Lookups; NULL when missing. Deleted queues are not found. */
+/* Lookups; NULL when missing. Deleted queues are not found. A lookup does
+ * not count as use of the queue for x-expires (see queue_touch). */
 wr_exchange *vhost_exchange(wr_vhost *v, wr_bytes name);
 wr_queue *vhost_queue(wr_vhost *v, wr_bytes name);
 

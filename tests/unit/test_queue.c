@@ -456,7 +456,8 @@ static void t_x_expires(void **state)
     wr_buf_free(&a);
     fx_now += 1500;
     vhost_tick(v, fx_now);
-    assert_non_null(vhost_queue(v, S("exp"))); /* the lookup also counts as use */
+    assert_non_null(vhost_queue(v, S("exp")));
+    queue_touch(q); /* a redeclare counts as use */
     fake_cons c;
     fx_consume(&c, q, -1, true, false, 0);
     fx_now += 5000;
@@ -470,6 +471,22 @@ static void t_x_expires(void **state)
     vhost_tick(v, fx_now);
     /* deleted and reaped in the same tick (nothing outstanding) */
     assert_null(vhost_queue(v, S("exp")));
+}
+
+static void t_x_expires_publish_is_not_use(void **state)
+{
+    wr_vhost *v = *state;
+    wr_buf a;
+    wr_buf_init(&a);
+    ftable_put_i32(&a, "x-expires", 1000);
+    wr_queue *q = fx_declare(v, "exp", &a);
+    wr_buf_free(&a);
+    fx_now += 900;
+    assert_ptr_equal(vhost_queue(v, S("exp")), q);
+    fx_pub(q, fx_msg("kept?"));
+    fx_now += 100;
+    vhost_tick(v, fx_now);
+    assert_null(vhost_queue(v, S("exp"))); /* deleted with its message */
 }
 
 /* ---- length limits -------------------------------------------------------- */
@@ -1027,6 +1044,7 @@ int main(void)
         T(t_ttl_zero),
         T(t_requeue_keeps_expiry),
         T(t_x_expires),
+        T(t_x_expires_publish_is_not_use),
         T(t_max_length_drop_head),
         T(t_max_length_bytes),
         T(t_reject_publish),
