@@ -106,6 +106,7 @@ static int queue_declare_h(wr_chan *ch, const amqp091_queue_declare *a, uint32_t
             return wr_amqp_fail(err, 404, mid, "no queue '" NAMEF "' in vhost '%s'", NAMEA(name),
                                 chan__vhost_name(ch));
         if (!queue_access_ok(q, ch->conn)) return locked(ch, name, mid, err);
+        queue_touch(q);
         return declare_ok(ch, a, name, queue_message_count(q), queue_consumer_count(q));
     }
     char gen[64];
@@ -123,6 +124,7 @@ static int queue_declare_h(wr_chan *ch, const amqp091_queue_declare *a, uint32_t
     q = vhost_queue(ch->vhost, name);
     if (q) {
         if ((rc = equiv(ch, q, name, a, durable, mid, err)) < 0) return rc;
+        queue_touch(q);
         return declare_ok(ch, a, name, queue_message_count(q), queue_consumer_count(q));
     }
     ftable_value dlx;
