@@ -45,6 +45,8 @@ struct wr_broker {
     wr_conn *conns;
     uint32_t n_conns;
     wr_conn *dirty;
+    wr_conn *resume; /* read budget used up this loop turn: read again next turn */
+    uint64_t turn;   /* loop turns (prepare phase) */
     uint64_t conn_seq;
 
     uv_prepare_t prepare; /* flushes output queued by timers */

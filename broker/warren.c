@@ -170,12 +170,16 @@ static void broker_handle_closed(uv_handle_t *h)
 
 static void broker_prepare_cb(uv_prepare_t *h)
 {
-    conn__flush_all(h->data);
+    wr_broker *b = h->data;
+    b->turn++;
+    conn__flush_all(b);
 }
 
 static void broker_check_cb(uv_check_t *h)
 {
-    conn__flush_all(h->data);
+    wr_broker *b = h->data;
+    conn__flush_all(b);
+    conn__resume_all(b); /* polled again in the next turn */
 }
 
 static void broker_async_cb(uv_async_t *h)

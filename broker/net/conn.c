@@ -231,6 +231,12 @@ void conn__destroy(wr_conn *c)
         b->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     b->n_conns--;
+    if (c->read_paused_turn) {
+        wr_conn **rp = &b->resume;
+        while (*rp && *rp != c) rp = &(*rp)->resume_next;
+        if (*rp) *rp = c->resume_next;
+        c->read_paused_turn = false;
+    }
     if (c->dirty) {
         wr_conn **pp = &b->dirty;
         while (*pp && *pp != c) pp = &(*pp)->dirty_next;
@@ -376,11 +382,36 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     c->in.len += (size_t)nread;
     c->recv_since_tick = true;
     conn_process_input(c);
+    if (c->state == CONN_DEAD) return;
+    if (c->turn != c->b->turn) {
+        c->turn = c->b->turn;
+        c->turn_bytes = 0;
+    }
+    c->turn_bytes += (size_t)nread;
+    if (c->turn_bytes >= CONN_READ_BUDGET && !c->read_paused_turn) {
+        c->read_paused_turn = true;
+        c->resume_next = c->b->resume;
+        c->b->resume = c;
+        conn__update_reading(c);
+    }
+}
+
+void conn__resume_all(wr_broker *b)
+{
+    while (b->resume) {
+        wr_conn *c = b->resume;
+        b->resume = c->resume_next;
+        c->resume_next = NULL;
+        c->read_paused_turn = false;
+        c->turn_bytes = 0;
+        conn__update_reading(c);
+    }
 }
 
 void conn__update_reading(wr_conn *c)
 {
-    bool want = c->state < CONN_CLOSED && !c->read_paused_bp && !c->read_paused_block;
+    bool want = c->state < CONN_CLOSED && !c->read_paused_bp && !c->read_paused_block &&
+                !c->read_paused_turn;
     if (c->state == CONN_DEAD) return;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)

@@ -60,6 +60,10 @@ struct wr_conn {
     bool reading;
     bool read_paused_bp;    /* output above high water */
     bool read_paused_block; /* broker blocked and we publish */
+    bool read_paused_turn;  /* read budget of this loop turn used up */
+    wr_conn *resume_next;
+    uint64_t turn; /* loop turn turn_bytes counts for */
+    size_t turn_bytes;
     bool blocked_sent;
     bool chans_torn_down;
     bool peer_loopback;
@@ -113,6 +117,13 @@ struct wr_conn {
 #define CONN_CAP_BASIC_NACK                 (1u << 4)
 #define CONN_CAP_EXCHANGE_EXCHANGE_BINDINGS (1u << 5)
 #define CONN_CAP_PER_CONSUMER_QOS           (1u << 6)
+
+/* Bytes read from one connection per loop turn before it yields to the
+ * others (a flooding publisher must not starve consumers' acks). */
+#define CONN_READ_BUDGET (64u << 10)
+
+/* conn.c: re-enables reading for connections that used their budget. */
+void conn__resume_all(wr_broker *b);
 
 /* Output above this stops reading and delivering; below LOW resumes. */
 #define CONN_OUT_HIGH_WATER (4u << 20)
