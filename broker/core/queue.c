@@ -53,7 +53,32 @@ struct wr_queue {
     bool dispatching, kick_again;
     int64_t last_used_ms;
     wr_queue *next_dead;
+    const queue_store_ops *sops; /* NULL: nothing persisted */
+    void *sctx;
+    uint64_t store_id;
 };
+
+/* True when m's fate on q is recorded in the store. */
+static inline bool q__stored(const wr_queue *q, const wr_msg *m)
+{
+    return q->sops && q->durable && m->persistent;
+}
+
+static inline void q__settle(wr_queue *q, const wr_msg *m, uint64_t qpos)
+{
+    if (q__stored(q, m)) q->sops->settle(q->sctx, q, qpos);
+}
+
+/* Handed to a consumer or basic.get: settled now (no-ack) or marked. */
+static inline void q__handed(wr_queue *q, const wr_msg *m, uint64_t qpos, bool no_ack,
+                             bool redelivered)
+{
+    if (!q__stored(q, m)) return;
+    if (no_ack)
+        q->sops->settle(q->sctx, q, qpos);
+    else if (!redelivered && q->sops->delivered)
+        q->sops->delivered(q->sctx, q, qpos);
+}
 
 /* ---- rings ---------------------------------------------------------------- */
 
@@ -150,6 +175,7 @@ static void q__unready(wr_queue *q, const q_ent *e)
 
 static void q__drop(wr_queue *q, q_ent *e, const char *reason)
 {
+    q__settle(q, e->msg, e->qpos);
     if (reason && q->cfg.has_dlx) queue__dead_letter(q, &q->cfg, e->msg, reason);
     msg_unref(e->msg);
 }
@@ -276,6 +302,7 @@ static void q__dispatch(wr_queue *q)
                 q->kick_again = false;
                 goto out;
             }
+            q__handed(q, e.msg, e.qpos, no_ack, e.redelivered);
             msg_unref(e.msg);
         }
     } while (q->kick_again && !q->deleted);
@@ -334,6 +361,7 @@ void queue__kill(wr_queue *q)
 {
     if (q->deleted) return;
     q->deleted = true;
+    if (q->sops && q->durable) q->sops->deleted(q->sctx, q);
     q__drop_all_ready(q);
     /* detach the consumer list first: the callbacks may call back in */
     wr_consumer **cons = q->cons;
@@ -393,6 +421,9 @@ int queue_publish(wr_queue *q, wr_msg *msg)
     q->next_qpos++;
     q->ready++;
     q->ready_bytes += msg->body_len;
+    /* recorded before any delivery so a settle always follows its enqueue */
+    int res = QUEUE_PUB_OK;
+    if (q__stored(q, msg) && q->sops->enqueue(q->sctx, q, msg, e.qpos)) res = QUEUE_PUB_STORING;
     if (q->n_cons) q__dispatch(q);
     if (q->ready) {
         q__enforce_limits(q);
@@ -401,7 +432,7 @@ int queue_publish(wr_queue *q, wr_msg *msg)
             q__drop_expired(q, &now);
         }
     }
-    return QUEUE_PUB_OK;
+    return res;
 }
 
 void queue_kick(wr_queue *q)
@@ -418,6 +449,7 @@ bool queue_get(wr_queue *q, bool no_ack, queue_got *out)
     q_ent e;
     if (!q__take(q, &e, &now)) return false;
     if (!no_ack) q->unacked++;
+    q__handed(q, e.msg, e.qpos, no_ack, e.redelivered);
     out->msg = e.msg; /* the queue's reference passes to the caller */
     out->qpos = e.qpos;
     out->redelivered = e.redelivered;
@@ -427,9 +459,8 @@ bool queue_get(wr_queue *q, bool no_ack, queue_got *out)
 
 void queue_ack(wr_queue *q, uint64_t qpos, wr_msg *msg)
 {
-    (void)qpos;
-    (void)msg;
     if (q->unacked) q->unacked--;
+    if (!q->deleted) q__settle(q, msg, qpos);
 }
 
 void queue_requeue(wr_queue *q, uint64_t qpos, wr_msg *msg)
@@ -447,9 +478,9 @@ void queue_requeue(wr_queue *q, uint64_t qpos, wr_msg *msg)
 
 void queue_reject(wr_queue *q, uint64_t qpos, wr_msg *msg)
 {
-    (void)qpos;
     if (q->unacked) q->unacked--;
     if (q->deleted) return;
+    q__settle(q, msg, qpos);
     if (q->cfg.has_dlx) queue__dead_letter(q, &q->cfg, msg, "rejected");
 }
 
@@ -516,6 +547,12 @@ void queue_cancel(wr_queue *q, wr_consumer *c)
 uint32_t queue_purge(wr_queue *q)
 {
     uint32_t n = q->ready;
+    if (q->sops && q->durable)
+        for (uint32_t i = 0; i < q->n_levels; i++)
+            for (uint32_t j = 0; j < q->levels[i].len; j++) {
+                q_ent *e = ring_at(&q->levels[i], j);
+                q__settle(q, e->msg, e->qpos);
+            }
     q__drop_all_ready(q);
     return n;
 }
@@ -573,6 +610,33 @@ wr_bytes queue_arguments(const wr_queue *q)
 bool queue_is_deleted(const wr_queue *q)
 {
     return q->deleted;
+}
+
+void queue__set_store(wr_queue *q, const queue_store_ops *ops, void *ctx)
+{
+    q->sops = ops;
+    q->sctx = ctx;
+}
+
+int queue_recover(wr_queue *q, wr_msg *msg, uint64_t qpos, bool redelivered)
+{
+    q_ent e = {.msg = msg, .qpos = qpos, .exp = q__expiry(q, msg), .redelivered = redelivered};
+    if (ring_insert_sorted(q__level(q, msg), &e) < 0) return WR_ENOMEM;
+    msg_ref(msg);
+    q->ready++;
+    q->ready_bytes += msg->body_len;
+    if (qpos >= q->next_qpos) q->next_qpos = qpos + 1;
+    return 0;
+}
+
+void queue_set_store_id(wr_queue *q, uint64_t id)
+{
+    q->store_id = id;
+}
+
+uint64_t queue_store_id(const wr_queue *q)
+{
+    return q->store_id;
 }
 
 void queue_touch(wr_queue *q)

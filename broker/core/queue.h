@@ -61,9 +61,36 @@ typedef struct queue_got {
 /* queue_publish results (>= 0) */
 #define QUEUE_PUB_OK       0
 #define QUEUE_PUB_REJECTED 1 /* x-overflow reject-publish(-dlx): nack it under confirms */
-#define QUEUE_PUB_STORING                                                                          \
-    2 /* persistent msg on a durable queue: confirm after store commit                             \
-         (only once storage is attached; not returned today) */
+/* persistent message on a durable queue, recorded through queue_store_ops:
+ * confirm it after the store commit */
+#define QUEUE_PUB_STORING 2
+
+/* Persistence hooks (set once per vhost with vhost_set_store_ops, before
+ * recovery). Called only for persistent messages on durable queues, on the
+ * loop thread, synchronously from the queue operation. */
+typedef struct queue_store_ops {
+    /* A message was enqueued at qpos: record it. Return true when the publish
+     * must wait for the store commit (queue_publish then returns
+     * QUEUE_PUB_STORING), false when it was not stored. */
+    bool (*enqueue)(void *ctx, wr_queue *q, wr_msg *msg, uint64_t qpos);
+    /* First delivery to an acking consumer / basic.get (may be NULL):
+     * remember it so recovery sets redelivered. */
+    void (*delivered)(void *ctx, wr_queue *q, uint64_t qpos);
+    /* The message at qpos left the queue for good (ack, no-ack delivery,
+     * reject, expiry, max-length drop, purge). */
+    void (*settle)(void *ctx, wr_queue *q, uint64_t qpos);
+    /* A durable queue was deleted: drop everything stored for it. */
+    void (*deleted)(void *ctx, wr_queue *q);
+} queue_store_ops;
+
+/* Recovery: appends a stored message at qpos (ascending order, before any
+ * consumer; takes its own reference; no store callback). Returns 0 or
+ * WR_ENOMEM. Later publishes get qpos values above every recovered one. */
+int queue_recover(wr_queue *q, wr_msg *msg, uint64_t qpos, bool redelivered);
+
+/* Opaque id for the store (e.g. its queue key), 0 until set. */
+void queue_set_store_id(wr_queue *q, uint64_t id);
+uint64_t queue_store_id(const wr_queue *q);
 
 /* Enqueues msg (takes its own reference) and dispatches to consumers with
  * credit right away. Returns QUEUE_PUB_* (>= 0) or WR_ENOMEM. Publishing to

@@ -37,6 +37,8 @@ void queue__kill(wr_queue *q);
 bool queue__reapable(const wr_queue *q);
 /* Frees the struct (and ready messages, consumers, without callbacks). */
 void queue__free(wr_queue *q);
+/* Sets the persistence hooks of one queue (vhost_set_store_ops). */
+void queue__set_store(wr_queue *q, const queue_store_ops *ops, void *ctx);
 /* Intrusive link for the vhost's dead list. */
 wr_queue **queue__next_dead(wr_queue *q);
 /* Milliseconds of the last use (consume, get, declare) for x-expires. */

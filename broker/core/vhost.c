@@ -18,6 +18,8 @@ struct wr_vhost {
     wr_queue *dead;   /* deleted queues waiting for their deliveries to settle */
     int64_t (*clock)(void *arg);
     void *clock_arg;
+    const queue_store_ops *sops;
+    void *sctx;
 };
 
 static wr_exchange *vh__lookup(void *owner, wr_bytes name)
@@ -196,6 +198,7 @@ int vhost_queue_declare(wr_vhost *v, wr_bytes name, bool durable, bool auto_dele
     if (wr_map_get(&v->queues, name.ptr, name.len)) return WR_EEXIST;
     wr_queue *q = queue__new(v, name, durable, auto_delete, owner, args);
     if (!q) return WR_ENOMEM;
+    queue__set_store(q, v->sops, v->sctx);
     wr_bytes qn = queue_name(q);
     if (wr_map_put(&v->queues, qn.ptr, qn.len, q) < 0) {
         queue__free(q);
@@ -221,6 +224,16 @@ void vhost_queue_delete(wr_vhost *v, wr_queue *q)
     vh__unbind_dest(v, q);
     *queue__next_dead(q) = v->dead;
     v->dead = q;
+}
+
+void vhost_set_store_ops(wr_vhost *v, const queue_store_ops *ops, void *ctx)
+{
+    v->sops = ops;
+    v->sctx = ctx;
+    const char *k;
+    size_t kl;
+    void *val;
+    for (size_t i = 0; wr_map_next(&v->queues, &i, &k, &kl, &val);) queue__set_store(val, ops, ctx);
 }
 
 /* Collects the live queues matching pred into a malloc'd array. */

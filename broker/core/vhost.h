@@ -55,6 +55,10 @@ void vhost_queue_delete(wr_vhost *v, wr_queue *q);
 /* A connection closed: deletes the exclusive queues it owned. */
 void vhost_conn_closed(wr_vhost *v, wr_conn *conn);
 
+/* Attaches persistence hooks to every queue of v, present and future
+ * (ops must outlive v; NULL detaches). */
+void vhost_set_store_ops(wr_vhost *v, const queue_store_ops *ops, void *ctx);
+
 /* Periodic work, call every ~100 ms from a loop timer: TTL expiry, x-expires,
  * reaping deleted queues. now_ms: monotonic milliseconds. */
 void vhost_tick(wr_vhost *v, int64_t now_ms);

@@ -997,6 +997,143 @@ static void t_quorum_rules(void **state)
     wr_buf_free(&a);
 }
 
+/* ---- persistence hooks ----------------------------------------------------- */
+
+typedef struct fake_store {
+    int enq, delivered, settled, deleted;
+    uint64_t last_qpos;
+    bool wait;
+} fake_store;
+
+static bool fs_enqueue(void *ctx, wr_queue *q, wr_msg *msg, uint64_t qpos)
+{
+    fake_store *s = ctx;
+    (void)q;
+    assert_true(msg->persistent);
+    s->enq++;
+    s->last_qpos = qpos;
+    return s->wait;
+}
+
+static void fs_delivered(void *ctx, wr_queue *q, uint64_t qpos)
+{
+    fake_store *s = ctx;
+    (void)q;
+    (void)qpos;
+    s->delivered++;
+}
+
+static void fs_settle(void *ctx, wr_queue *q, uint64_t qpos)
+{
+    fake_store *s = ctx;
+    (void)q;
+    (void)qpos;
+    s->settled++;
+}
+
+static void fs_deleted(void *ctx, wr_queue *q)
+{
+    fake_store *s = ctx;
+    (void)q;
+    s->deleted++;
+}
+
+static const queue_store_ops fs_ops = {fs_enqueue, fs_delivered, fs_settle, fs_deleted};
+
+static wr_msg *persistent(const char *body)
+{
+    amqp091_basic_properties p;
+    memset(&p, 0, sizeof(p));
+    p.flags = AMQP091_BASIC_DELIVERY_MODE_FLAG;
+    p.delivery_mode = 2;
+    return fx_msg_props("", "rk", body, &p);
+}
+
+static wr_queue *durable_queue(wr_vhost *v, const char *name)
+{
+    wr_queue *q = NULL;
+    wr_amqp_error e;
+    assert_int_equal(vhost_queue_declare(v, S(name), true, false, NULL, NOARGS, &q, 0, &e), 0);
+    return q;
+}
+
+static void t_store_enqueue_only_persistent_on_durable(void **state)
+{
+    wr_vhost *v = *state;
+    fake_store fs = {.wait = true};
+    wr_queue *tq = fx_declare(v, "transient", NULL);
+    vhost_set_store_ops(v, &fs_ops, &fs);
+    wr_queue *dq = durable_queue(v, "durable");
+    assert_int_equal(fx_pub(dq, persistent("p")), QUEUE_PUB_STORING);
+    assert_int_equal(fs.enq, 1);
+    assert_int_equal(fx_pub(dq, fx_msg("t")), QUEUE_PUB_OK);
+    assert_int_equal(fx_pub(tq, persistent("p")), QUEUE_PUB_OK);
+    assert_int_equal(fs.enq, 1);
+    fs.wait = false;
+    assert_int_equal(fx_pub(dq, persistent("p2")), QUEUE_PUB_OK); /* stored, no wait */
+    assert_int_equal(fs.enq, 2);
+}
+
+static void t_store_settle_paths(void **state)
+{
+    wr_vhost *v = *state;
+    fake_store fs = {0};
+    vhost_set_store_ops(v, &fs_ops, &fs);
+    wr_queue *q = durable_queue(v, "d");
+    for (int i = 0; i < 4; i++) fx_pub(q, persistent("m"));
+    queue_got g;
+    assert_true(queue_get(q, false, &g)); /* marked delivered */
+    assert_int_equal(fs.delivered, 1);
+    queue_requeue(q, g.qpos, g.msg);
+    msg_unref(g.msg);
+    assert_true(queue_get(q, false, &g)); /* a redelivery: not marked again */
+    assert_int_equal(fs.delivered, 1);
+    queue_ack(q, g.qpos, g.msg);
+    msg_unref(g.msg);
+    assert_int_equal(fs.settled, 1);
+    assert_true(queue_get(q, true, &g)); /* no-ack: settled at once */
+    msg_unref(g.msg);
+    assert_int_equal(fs.settled, 2);
+    assert_true(queue_get(q, false, &g));
+    queue_reject(q, g.qpos, g.msg);
+    msg_unref(g.msg);
+    assert_int_equal(fs.settled, 3);
+    assert_int_equal(queue_purge(q), 1);
+    assert_int_equal(fs.settled, 4);
+    fx_pub(q, persistent("last"));
+    vhost_queue_delete(v, q);
+    assert_int_equal(fs.deleted, 1);
+    assert_int_equal(fs.settled, 4);
+}
+
+static void t_store_recover(void **state)
+{
+    wr_vhost *v = *state;
+    wr_queue *q = durable_queue(v, "r");
+    wr_msg *a = persistent("a"), *b = persistent("b"), *c = persistent("c");
+    assert_int_equal(queue_recover(q, b, 7, false), 0);
+    assert_int_equal(queue_recover(q, a, 5, true), 0);
+    assert_int_equal(queue_recover(q, c, 9, false), 0);
+    msg_unref(a);
+    msg_unref(b);
+    msg_unref(c);
+    queue_set_store_id(q, 42);
+    assert_int_equal(queue_store_id(q), 42);
+    assert_int_equal(queue_message_count(q), 3);
+    fake_store fs = {0};
+    vhost_set_store_ops(v, &fs_ops, &fs);
+    fx_pub(q, persistent("new"));
+    assert_true(fs.last_qpos > 9);
+    queue_got g;
+    assert_true(queue_get(q, true, &g));
+    assert_string_equal(fx_body(g.msg), "a");
+    assert_true(g.redelivered);
+    msg_unref(g.msg);
+    fx_get_expect(q, "b");
+    fx_get_expect(q, "c");
+    fx_get_expect(q, "new");
+}
+
 /* ---- throughput shape ----------------------------------------------------- */
 
 static void t_many_messages_ring_growth(void **state)
@@ -1064,6 +1201,9 @@ int main(void)
         T(t_args_first_failure_in_rabbit_order),
         T(t_args_accepted),
         T(t_quorum_rules),
+        T(t_store_enqueue_only_persistent_on_durable),
+        T(t_store_settle_paths),
+        T(t_store_recover),
         T(t_many_messages_ring_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
