@@ -21,8 +21,5 @@ if(TARGET warren AND SYS_PYTHON)
              WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
     set_tests_properties(interop/${n} PROPERTIES LABELS interop TIMEOUT 600
       ENVIRONMENT "WARREN_BIN=${CMAKE_BINARY_DIR}/warren;WARREN_TARGET=warren;${WR_RMQC_ENV}")
-    if(TARGET rmqc_interop)
-      set_tests_properties(interop/${n} PROPERTIES DEPENDS rmqc_interop)
-    endif()
   endforeach()
 endif()
