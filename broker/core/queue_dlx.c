@@ -11,9 +11,6 @@
 #include "broker/util/wr_buf.h"
 #include "broker/util/wr_log.h"
 
-#define DLX__MAX_FIELDS 128
-#define DLX__MAX_KEYS   64
-
 typedef struct dlx_field {
     wr_bytes key;
     ftable_value val;
@@ -85,7 +82,11 @@ static int dlx__headers(wr_queue *q, const queue_cfg *cfg, const wr_msg *m, cons
     wr_buf_init(&entry);
     wr_buf_init(&deaths);
     wr_buf_init(&tmp);
-    dlx_field *f = calloc(DLX__MAX_FIELDS, sizeof(*f));
+    /* room for every header plus the ones added; grown below for a large
+     * x-death entry (headers come from clients: no truncation) */
+    int hn = ftable_count(headers);
+    size_t fcap = (size_t)(hn > 0 ? hn : 0) + 8;
+    dlx_field *f = calloc(fcap, sizeof(*f));
     if (!f) return WR_ENOMEM;
     if ((rc = dlx__routing_keys(&rks, m, headers)) < 0) goto out;
 
@@ -103,12 +104,22 @@ static int dlx__headers(wr_queue *q, const queue_cfg *cfg, const wr_msg *m, cons
                 dlx__str_eq(&qv, qname) && ftable_get(e.v.table, "reason", &rv) == 0 &&
                 dlx__str_eq(&rv, rsn)) {
                 matched = true;
+                int en = ftable_count(e.v.table);
+                if (en > 0 && (size_t)en + 1 > fcap) {
+                    dlx_field *nf = realloc(f, ((size_t)en + 1) * sizeof(*nf));
+                    if (!nf) {
+                        rc = WR_ENOMEM;
+                        goto out;
+                    }
+                    f = nf;
+                    fcap = (size_t)en + 1;
+                }
                 size_t n = 0;
                 ftable_iter ti;
                 ftable_iter_init(&ti, e.v.table);
                 wr_bytes k;
                 ftable_value val;
-                while (n < DLX__MAX_KEYS && ftable_next(&ti, &k, &val) == 1) {
+                while (n < fcap && ftable_next(&ti, &k, &val) == 1) {
                     if (dlx__key_is(k, "count")) {
                         int64_t c = 0;
                         ftable_as_int(&val, &c);
@@ -164,7 +175,7 @@ static int dlx__headers(wr_queue *q, const queue_cfg *cfg, const wr_msg *m, cons
     ftable_iter_init(&it, headers);
     wr_bytes k;
     ftable_value val;
-    while (n < DLX__MAX_FIELDS - 4 && ftable_next(&it, &k, &val) == 1) {
+    while (n + 4 < fcap && ftable_next(&it, &k, &val) == 1) {
         if (dlx__key_is(k, "x-death")) continue;
         if (cfg->has_dlrk && dlx__key_is(k, "CC")) continue;
         if (!have_xd &&

@@ -800,6 +800,81 @@ static void t_dead_letter_cycle_dropped(void **state)
     assert_int_equal(queue_message_count(q), 0);
 }
 
+static void t_dead_letter_keeps_many_headers(void **state)
+{
+    wr_vhost *v = *state;
+    wr_queue *d = dead_queue(v);
+    wr_queue *q = dlx_source(v, "src", NULL);
+    wr_buf h;
+    wr_buf_init(&h);
+    char key[16];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "h%03d", i);
+        ftable_put_i64(&h, key, i);
+    }
+    amqp091_basic_properties p;
+    memset(&p, 0, sizeof(p));
+    p.flags = AMQP091_BASIC_HEADERS_FLAG;
+    p.headers = (wr_bytes){h.data, (uint32_t)h.len};
+    fx_pub(q, fx_msg_props("", "k", "b", &p));
+    wr_buf_free(&h);
+    queue_got g;
+    assert_true(queue_get(q, false, &g));
+    queue_reject(q, g.qpos, g.msg);
+    msg_unref(g.msg);
+    queue_got x;
+    assert_true(queue_get(d, true, &x));
+    /* 300 + x-death + 3 x-first-death-* */
+    assert_int_equal(ftable_count(x.msg->props.headers), 304);
+    ftable_value val = hdr(x.msg, "h299");
+    assert_int_equal(val.v.i, 299);
+    msg_unref(x.msg);
+}
+
+static void t_dead_letter_hostile_x_death(void **state)
+{
+    wr_vhost *v = *state;
+    wr_queue *d = dead_queue(v);
+    wr_queue *q = dlx_source(v, "src", NULL);
+    /* x-death from the client: junk elements and a matching entry whose
+     * count is a string */
+    wr_buf ent, arr, h;
+    wr_buf_init(&ent);
+    wr_buf_init(&arr);
+    wr_buf_init(&h);
+    ftable_put_cstr(&ent, "queue", "src");
+    ftable_put_cstr(&ent, "reason", "rejected");
+    ftable_put_cstr(&ent, "count", "lots");
+    ftable_value junk = {.type = 'I', .v.i = 7};
+    ftable_array_put_value(&arr, &junk);
+    ftable_value t = {.type = 'F'};
+    t.v.table = (wr_bytes){ent.data, (uint32_t)ent.len};
+    ftable_array_put_value(&arr, &t);
+    ftable_put_array(&h, "x-death", (wr_bytes){arr.data, (uint32_t)arr.len});
+    amqp091_basic_properties p;
+    memset(&p, 0, sizeof(p));
+    p.flags = AMQP091_BASIC_HEADERS_FLAG;
+    p.headers = (wr_bytes){h.data, (uint32_t)h.len};
+    fx_pub(q, fx_msg_props("", "k", "b", &p));
+    wr_buf_free(&ent);
+    wr_buf_free(&arr);
+    wr_buf_free(&h);
+    queue_got g;
+    assert_true(queue_get(q, false, &g));
+    queue_reject(q, g.qpos, g.msg);
+    msg_unref(g.msg);
+    queue_got x;
+    assert_true(queue_get(d, true, &x));
+    int n;
+    wr_bytes death = first_death(x.msg, &n);
+    assert_int_equal(n, 2); /* matched entry first, the junk element kept */
+    ftable_value val;
+    assert_int_equal(ftable_get(death, "count", &val), 0);
+    assert_int_equal(val.type, 'l');
+    assert_int_equal(val.v.i, 1);
+    msg_unref(x.msg);
+}
+
 static void t_dead_letter_missing_dlx_drops(void **state)
 {
     wr_vhost *v = *state;
@@ -1192,6 +1267,8 @@ int main(void)
         T(t_dead_letter_routing_key_and_cc),
         T(t_dead_letter_count_increments),
         T(t_dead_letter_cycle_dropped),
+        T(t_dead_letter_keeps_many_headers),
+        T(t_dead_letter_hostile_x_death),
         T(t_dead_letter_missing_dlx_drops),
         T(t_priority_order),
         T(t_priority_ignored_without_arg),
