@@ -208,8 +208,14 @@ static int decode_method(wr_conn *c, const wr_frame *f, amqp091_method *m)
     id = wire_load_u32(f->payload);
     rc = amqp091_decode_method(f->payload, f->size, m);
     if (rc == 0) return 0;
-    if (rc == WR_EUNKNOWN)
-        return conn_fail(c, 540, 0, "unknown method {%u,%u}", id >> 16, id & 0xffff);
+    if (rc == WR_EUNKNOWN) {
+        /* RabbitMQ's reader crashes on an unknown method id: the socket just
+         * closes, with no connection.close (checked against 3.10.8) */
+        wr_error("closing AMQP connection (%s):\nunknown method id {%u,%u}", c->name, id >> 16,
+                 id & 0xffff);
+        conn__destroy(c);
+        return -1;
+    }
     {
         char snip[160];
         size_t n = f->size - 4;
@@ -352,6 +358,10 @@ static int content_header(wr_conn *c, uint16_t n, conn_chan *s, const wr_frame *
     amqp091_basic_properties pr;
     if (frame_get_content_header(f->payload, f->size, &class_id, &body_size, &props) < 0)
         return frame_error(c, f, "unknown_frame");
+    if (wire_load_u16(f->payload + 2) != 0) /* weight must be 0 (rabbit_command_assembler) */
+        return conn_fail(c, 505, AMQP091_BASIC_PUBLISH,
+                         "expected content header for class 60, got non content header frame "
+                         "instead");
     if (class_id != AMQP091_CLASS_BASIC)
         return conn_fail(c, 505, AMQP091_BASIC_PUBLISH,
                          "expected content header for class 60, got one for class %u instead",
@@ -645,18 +655,24 @@ static int handle_start_ok(wr_conn *c, const amqp091_connection_start_ok *a)
     return conn_send_method(c, 0, &m) < 0 ? conn_fail(c, 541, 0, "out of memory") : 0;
 }
 
+/* tune-ok values outside the limits: RabbitMQ raises not_allowed in the
+ * tuning state, which ends the connection without a connection.close
+ * (checked against 3.10.8: channel_max 0 and frame_max 0 close the socket). */
 static int negotiate(wr_conn *c, const char *field, uint32_t min, uint32_t server, uint32_t client)
 {
+    const char *why = NULL;
+    char text[200];
     if (client != 0 && client < min)
-        return handshake_refuse(c, AMQP091_CONNECTION_TUNE_OK,
-                                "negotiated %s = %u is lower than the minimum allowed value (%u)",
-                                field, client, min);
-    if (server != 0 && (client == 0 || client > server))
-        return handshake_refuse(
-            c, AMQP091_CONNECTION_TUNE_OK,
-            "negotiated %s = %u%s is higher than the maximum allowed value (%u)", field, client,
-            (client == 0 && strcmp(field, "channel_max") == 0) ? " (no limit)" : "", server);
-    return 0;
+        why = "lower than the minimum";
+    else if (server != 0 && (client == 0 || client > server))
+        why = "higher than the maximum";
+    if (!why) return 0;
+    snprintf(text, sizeof(text), "negotiated %s = %u%s is %s allowed value (%u)", field, client,
+             (client == 0 && strcmp(field, "channel_max") == 0) ? " (no limit)" : "", why,
+             why[0] == 'l' ? min : server);
+    wr_error("closing AMQP connection (%s) during handshake:\nNOT_ALLOWED - %s", c->name, text);
+    conn__destroy(c);
+    return -1;
 }
 
 static int handle_tune_ok(wr_conn *c, const amqp091_connection_tune_ok *a)
@@ -752,7 +768,6 @@ static int channel0_frame(wr_conn *c, const wr_frame *f)
     default:
         break;
     }
-    if (m.id == AMQP091_CONNECTION_CLOSE && c->state < CONN_RUNNING) return client_close(c);
     {
         static const char *names[] = {"pre_init", "starting", "tuning", "opening", "running"};
         return conn_fail(c, 504, m.id, "unexpected method in connection state %s",
