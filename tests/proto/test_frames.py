@@ -56,6 +56,12 @@ def test_short_content_header_501(raw):
     raw.expect_conn_close(501, (0, 0))
 
 
+def test_short_content_header_without_publish_501(raw):
+    # the frame is parsed (and found malformed) before its place in the sequence is checked
+    raw.send(wire.frame(2, 1, b"\x00\x3c"))
+    raw.expect_conn_close(501, (0, 0), "FRAME_ERROR")
+
+
 def test_unknown_class_closes_connection(raw):
     raw.send(wire.frame(1, 1, struct.pack(">HH", 99, 10)))
     with pytest.raises(wire.Closed):

@@ -117,18 +117,31 @@ def test_unknown_vhost_gets_530(rawconn):
     assert (f.args["class-id"], f.args["method-id"]) == (10, 40)
 
 
-def test_frame_max_below_minimum_is_refused(rawconn):
+def assert_silent_close(conn, **tune):
+    """RabbitMQ treats a bad tune-ok as a handshake error: no connection.close is sent, the
+    socket is closed (after a deliberate delay of about 3 s)."""
     with pytest.raises(wire.Closed):
-        f = rawconn.handshake(frame_max=1000)
-        assert f.name == "connection.close"
-        raise wire.Closed()
+        f = conn.handshake(open_vhost=False, **tune)
+        assert f.name == "connection.tune", f
+        while True:
+            f = conn.read_frame(timeout=10)
+            assert f.name != "connection.close", "server sent %r; RabbitMQ closes silently" % f
 
 
-def test_channel_max_above_server_is_refused(rawconn):
-    with pytest.raises(wire.Closed):
-        f = rawconn.handshake(channel_max=3000)
-        assert f.name == "connection.close"
-        raise wire.Closed()
+def test_frame_max_below_minimum_closes_silently(rawconn):
+    assert_silent_close(rawconn, frame_max=1000)
+
+
+def test_frame_max_above_server_closes_silently(rawconn):
+    assert_silent_close(rawconn, frame_max=200000)
+
+
+def test_frame_max_zero_closes_silently(rawconn):
+    assert_silent_close(rawconn, frame_max=0)
+
+
+def test_channel_max_above_server_closes_silently(rawconn):
+    assert_silent_close(rawconn, channel_max=3000)
 
 
 def test_client_can_negotiate_smaller_frame_max(broker):
