@@ -793,6 +793,13 @@ int connection__frame(wr_conn *c, const wr_frame *f)
         return 0;
     }
     if (c->state >= CONN_CLOSED) return -1;
+    /* rabbit_command_assembler:analyze_frame runs before the frame's place in
+     * the sequence is checked: too-short method/header frames and heartbeats
+     * with a payload are 501 unknown_frame on any channel */
+    if ((f->type == AMQP091_FRAME_METHOD && f->size < 4) ||
+        (f->type == AMQP091_FRAME_HEADER && f->size < FRAME_CONTENT_HEADER_FIXED) ||
+        (f->type == AMQP091_FRAME_HEARTBEAT && f->size != 0))
+        return frame_error(c, f, "unknown_frame");
     if (f->channel == 0) return channel0_frame(c, f);
     if (c->state != CONN_RUNNING) {
         /* frames on other channels before open: RabbitMQ's unexpected_frame */
