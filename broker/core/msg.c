@@ -104,6 +104,11 @@ wr_msg *msg_new(wr_bytes exchange, wr_bytes routing_key, const uint8_t *props_ra
     return m;
 }
 
+void msg_set_next_id(uint64_t next)
+{
+    if (next > msg__next_id) msg__next_id = next;
+}
+
 wr_msg *msg_ref(wr_msg *m)
 {
     m->refs++;

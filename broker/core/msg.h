@@ -27,6 +27,7 @@ typedef struct wr_msg {
     uint8_t priority;      /* props.priority, 0 when absent */
     int64_t enqueued_ms;   /* set by the first queue_publish (vhost clock), INT64_MIN before: every
                               queue computes expiry from it, also after a requeue */
+    bool stored;           /* record written to the store (once, whatever the number of queues) */
 } wr_msg;
 
 /* Allocates a message with room for body_len body bytes (body_filled = 0),
@@ -36,6 +37,10 @@ typedef struct wr_msg {
  * on ENOMEM or undecodable properties; refs = 1 owned by the caller. */
 wr_msg *msg_new(wr_bytes exchange, wr_bytes routing_key, const uint8_t *props_raw,
                 uint32_t props_len, uint64_t body_len);
+
+/* Makes the next msg_new use ids from `next` on (after recovery: above the
+ * store's last message id). Ids never go down. */
+void msg_set_next_id(uint64_t next);
 
 /* Takes one more reference; returns m. */
 wr_msg *msg_ref(wr_msg *m);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/core/exchange.h"
 #include "broker/core/queue.h"
 
 enum queue_overflow { QUEUE_OVF_DROP_HEAD = 0, QUEUE_OVF_REJECT, QUEUE_OVF_REJECT_DLX };
@@ -48,5 +49,16 @@ void queue__touch(wr_queue *q);
  * "maxlen": builds the rewritten copy with x-death and republishes it
  * through the queue's DLX. Does not consume the caller's reference. */
 void queue__dead_letter(wr_queue *q, const queue_cfg *cfg, wr_msg *msg, const char *reason);
+
+/* vhost <-> vhost_store.c (durability) */
+struct store;
+struct store *vhost__store(const wr_vhost *v);
+void vhost__set_store(wr_vhost *v, struct store *s);
+/* Definition hooks: assign the incarnation id, write/delete the durable
+ * definition when a store is attached. */
+void vstore__exchange_added(wr_vhost *v, wr_exchange *ex);
+void vstore__exchange_deleted(wr_vhost *v, wr_exchange *ex);
+void vstore__queue_added(wr_vhost *v, wr_queue *q);
+void vstore__queue_deleted(wr_vhost *v, wr_queue *q);
 
 #endif

@@ -20,7 +20,18 @@ struct wr_vhost {
     void *clock_arg;
     const queue_store_ops *sops;
     void *sctx;
+    struct store *st; /* vhost_store_attach */
 };
+
+struct store *vhost__store(const wr_vhost *v)
+{
+    return v->st;
+}
+
+void vhost__set_store(wr_vhost *v, struct store *s)
+{
+    v->st = s;
+}
 
 static wr_exchange *vh__lookup(void *owner, wr_bytes name)
 {
@@ -116,6 +127,7 @@ int vhost_exchange_declare(wr_vhost *v, wr_bytes name, enum exch_type type, bool
         exch_free(ex);
         return WR_ENOMEM;
     }
+    vstore__exchange_added(v, ex);
     if (out) *out = ex;
     return 0;
 }
@@ -170,6 +182,7 @@ void vhost_exchange_delete(wr_vhost *v, wr_exchange *ex)
     wr_bytes n = exch_name(ex);
     if (wr_map_get(&v->exchanges, n.ptr, n.len) != ex) return;
     wr_map_del(&v->exchanges, n.ptr, n.len);
+    vstore__exchange_deleted(v, ex);
     exch_unbind_all_from(ex, NULL, NULL);
     vh__unbind_dest(v, ex);
     exch_free(ex);
@@ -211,6 +224,7 @@ int vhost_queue_declare(wr_vhost *v, wr_bytes name, bool durable, bool auto_dele
         queue__free(q);
         return WR_ENOMEM;
     }
+    vstore__queue_added(v, q);
     if (out) *out = q;
     return 0;
 }
@@ -220,6 +234,7 @@ void vhost_queue_delete(wr_vhost *v, wr_queue *q)
     if (queue_is_deleted(q)) return;
     wr_bytes n = queue_name(q);
     if (wr_map_get(&v->queues, n.ptr, n.len) == q) wr_map_del(&v->queues, n.ptr, n.len);
+    vstore__queue_deleted(v, q);
     queue__kill(q);
     vh__unbind_dest(v, q);
     *queue__next_dead(q) = v->dead;
