@@ -6,12 +6,14 @@ Each round: start the node on the same data dir, declare a fresh durable queue, 
 --window unconfirmed each), SIGKILL the broker at a random moment, start it again, drain the
 round's queue and check:
   lost                  confirmed ids that did not come back               (must be 0)
-  duplicates            ids that came back more than once                  (must be 0 unless
-                        every extra copy has redelivered set; these were never delivered)
+  duplicates            ids the client gets a second time (came back twice, or were already
+                        delivered to the round's consumer): allowed only with redelivered set
   recovered-unconfirmed ids in flight at the kill that came back (allowed)
   out-of-order          ids of one publisher that came back before an earlier one (must be 0)
   corrupt / unknown     bodies that are not what was published             (must be 0)
-Prints one line per round and a total; exits 1 on any failure, 2 if nothing was confirmed.
+Even rounds (unless --no-consume) also run a consumer with manual acks during publishing:
+an id it received and acked may stay away; one it received but had not acked must come back,
+redelivered. Prints one line per round and a total; exits 1 on any failure, 2 if nothing was confirmed.
 
   /usr/bin/python3 tests/durability/crashtest.py --rounds 50             # warren (build/warren)
   WARREN_BIN=... /usr/bin/python3 tests/durability/crashtest.py          # another binary
@@ -85,8 +87,9 @@ def parse_id(body):
 
 
 class Publisher(threading.Thread):
-    def __init__(self, node, idx, queue, window, size, stop):
+    def __init__(self, node, idx, queue, window, size, stop, killing, limit):
         super().__init__(daemon=True)
+        self.killing, self.limit = killing, limit
         self.node, self.idx, self.queue = node, idx, queue
         self.window, self.size, self.stop = window, size, stop
         self.status = bytearray(1)   # per delivery tag: 0 pending, 1 acked, 2 nacked
@@ -139,8 +142,8 @@ class Publisher(threading.Thread):
         try:
             while not self.stop.is_set():
                 inflight = self.published - self.resolved
-                if not out and inflight < self.window:
-                    n = min(self.window - inflight, 64)
+                if not out and inflight < self.window and self.published < self.limit:
+                    n = min(self.window - inflight, 64, self.limit - self.published)
                     parts = []
                     for _ in range(n):
                         body = make_body(self.idx, self.published, self.size)
@@ -180,7 +183,78 @@ class Publisher(threading.Thread):
                                 self.returned.add(pid[1])
                             pending_return = None
         except (OSError, IOError, ValueError) as e:
-            if not self.stop.is_set():
+            if not self.killing.is_set():
+                self.error = repr(e)
+        finally:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+
+class Consumer(threading.Thread):
+    """Consumes the round's queue with manual acks (multiple, every --ack-every deliveries)
+    while the publishers run: delivered-but-unacked messages must come back redelivered,
+    acked ones may come back only redelivered (an ack is not confirmed to the client)."""
+
+    def __init__(self, node, queue, size, killing, ack_every):
+        super().__init__(daemon=True)
+        self.node, self.queue, self.size = node, queue, size
+        self.killing, self.ack_every = killing, ack_every
+        self.delivered = {}          # (pub, seq) -> True once an ack covering it was sent
+        self.error = None
+
+    def run(self):
+        from harness import wire
+        try:
+            conn = wire.Conn(self.node, timeout=10)
+            conn.open()
+            conn.channel(1)
+            conn.rpc(1, "basic.qos", prefetch_size=0, prefetch_count=500, **{"global": False})
+            conn.rpc(1, "basic.consume", queue=self.queue, consumer_tag="crash", no_ack=False)
+        except Exception as e:
+            self.error = "setup: %r" % e
+            return
+        sock = conn.sock
+        rd = Reader(sock)
+        rd.feed(conn.buf)
+        body = None
+        tag = 0
+        unacked = []
+        try:
+            while True:
+                for ftype, ch, payload in rd.frames():
+                    if ftype == 1:
+                        cid, mid = struct.unpack_from(">HH", payload, 0)
+                        if (cid, mid) == (60, 60):
+                            tl = payload[4]
+                            tag = struct.unpack_from(">Q", payload, 5 + tl)[0]
+                        elif cid in (10, 20):
+                            raise IOError("broker closed the consumer: %r" % payload[:80])
+                    elif ftype == 2:
+                        body = b""
+                    elif ftype == 3 and body is not None:
+                        body += payload
+                        if len(body) >= max(self.size, 14):
+                            pid = parse_id(body)
+                            body = None
+                            if pid is None:
+                                continue
+                            self.delivered[pid] = False
+                            unacked.append(pid)
+                            if len(unacked) >= self.ack_every:
+                                sock.sendall(wire.method_frame(1, "basic.ack", delivery_tag=tag,
+                                                               multiple=True))
+                                for k in unacked:
+                                    self.delivered[k] = True
+                                unacked = []
+                sock.settimeout(None)
+                data = sock.recv(1 << 20)
+                if not data:
+                    raise IOError("connection closed by the broker")
+                rd.feed(data)
+        except (OSError, IOError, ValueError) as e:
+            if not self.killing.is_set():
                 self.error = repr(e)
         finally:
             try:
@@ -195,7 +269,11 @@ def drain(node, queue, expect_size):
     conn = wire.Conn(node, timeout=30)
     conn.open()
     conn.channel(1)
-    f = conn.rpc(1, "queue.declare", queue=queue, passive=True)
+    conn.send_method(1, "queue.declare", queue=queue, passive=True)
+    f = conn.next_method(timeout=30)
+    if f.name == "channel.close":  # the durable queue itself did not survive
+        conn.close()
+        return None, [], 0
     count = f.args["message-count"]
     conn.rpc(1, "basic.qos", prefetch_size=0, prefetch_count=0, **{"global": False})
     conn.rpc(1, "basic.consume", queue=queue, consumer_tag="drain", no_ack=True)
@@ -272,8 +350,13 @@ def run(args, log=print):
             c.rpc(1, "queue.declare", queue=queue, durable=True)
             c.close()
             stop = threading.Event()
-            pubs = [Publisher(node, i, queue, args.window, args.size, stop)
+            killing = threading.Event()
+            pubs = [Publisher(node, i, queue, args.window, args.size, stop, killing, args.limit)
                     for i in range(args.publishers)]
+            cons = None
+            if args.consume and rnd % 2 == 0:
+                cons = Consumer(node, queue, args.size, killing, args.ack_every)
+                cons.start()
             t0 = time.monotonic()
             for p in pubs:
                 p.start()
@@ -282,17 +365,24 @@ def run(args, log=print):
                 p.first_confirm.wait(max(0.0, t0 + 30 - time.monotonic()))
             kill_at = t0 + rng.uniform(0.15, 1.0) * args.seconds
             stop.wait(max(0.0, kill_at - time.monotonic()))  # the random moment of the kill
+            killing.set()
             node.kill()
             killed_after = time.monotonic() - t0
             stop.set()
             for p in pubs:
                 p.join(30)
+            if cons is not None:
+                cons.join(30)
             t1 = time.monotonic()
             node.start()
             restart_s = time.monotonic() - t1
             t2 = time.monotonic()
             count, got, extra = drain(node, queue, args.size)
             drain_s = time.monotonic() - t2
+            if count is None:
+                log("round %d: queue %s is gone after the restart" % (rnd, queue))
+                count = 0
+                failed = True
             confirmed = set()
             published = set()
             r = dict(published=0, confirmed=0, nacked=0, returned=0)
@@ -304,15 +394,24 @@ def run(args, log=print):
                 r["nacked"] += p.nacked
                 r["returned"] += len(p.returned)
             r["confirmed"] = len(confirmed)
+            delivered = cons.delivered if cons is not None else {}
+            acked = {k for k, v in delivered.items() if v}
             seen = {}
             last_seq = {}
-            r.update(corrupt=0, out_of_order=0, redelivered=0, duplicates=0, bad_duplicates=0)
+            r.update(corrupt=0, out_of_order=0, redelivered=0, duplicates=0, bad_duplicates=0,
+                     delivered=len(delivered), acked=len(acked), acked_back=0)
             for pub, seq, redel, ok in got:
                 if not ok or (pub, seq) not in published:
                     r["corrupt"] += 1
                     continue
                 r["redelivered"] += redel
                 key = (pub, seq)
+                if key in delivered:
+                    # delivered before the kill: a second copy for the client, must be flagged
+                    r["duplicates"] += 1
+                    r["acked_back"] += key in acked
+                    if not redel:
+                        r["bad_duplicates"] += 1
                 if key in seen:
                     r["duplicates"] += 1
                     if not redel:
@@ -322,25 +421,28 @@ def run(args, log=print):
                         r["out_of_order"] += 1
                     last_seq[pub] = max(seq, last_seq.get(pub, -1))
                 seen[key] = seen.get(key, 0) + 1
-            r["lost"] = len(confirmed - seen.keys())
-            r["recovered_unconfirmed"] = len(seen.keys() - confirmed)
+            r["lost"] = len(confirmed - seen.keys() - acked)
+            r["recovered_unconfirmed"] = len(seen.keys() - confirmed - delivered.keys())
             for k in tot:
                 tot[k] += r[k]
             bad = (r["lost"] or r["bad_duplicates"] or r["out_of_order"] or r["corrupt"]
                    or extra)
             failed = failed or bool(bad)
             errs = [p.error for p in pubs if p.error]
+            if cons is not None and cons.error:
+                errs.append("consumer: " + cons.error)
             log("round %d: published %d confirmed %d recovered %d lost %d duplicates %d "
                 "(without redelivered %d) recovered-unconfirmed %d out-of-order %d corrupt %d "
-                "redelivered %d nacked %d returned %d | killed after %.2f s, restart %.2f s, "
+                "redelivered %d nacked %d returned %d consumed %d acked %d acked-back %d | killed after %.2f s, restart %.2f s, "
                 "drain %.2f s%s%s" % (
                     rnd, r["published"], r["confirmed"], count, r["lost"], r["duplicates"],
                     r["bad_duplicates"], r["recovered_unconfirmed"], r["out_of_order"],
-                    r["corrupt"], r["redelivered"], r["nacked"], r["returned"], killed_after,
+                    r["corrupt"], r["redelivered"], r["nacked"], r["returned"], r["delivered"],
+                    r["acked"], r["acked_back"], killed_after,
                     restart_s, drain_s, " LOSS" if r["lost"] else "",
                     (" (publisher errors before the kill: %s)" % errs[:2]) if errs else ""))
             if r["lost"] and args.verbose:
-                log("  lost ids: %s" % sorted(confirmed - seen.keys())[:20])
+                log("  lost ids: %s" % sorted(confirmed - seen.keys() - acked)[:20])
     finally:
         problem = node.close()
         if problem:
@@ -370,6 +472,11 @@ def parse(argv):
     ap.add_argument("--publishers", type=int, default=4)
     ap.add_argument("--window", type=int, default=256, help="unconfirmed messages per publisher")
     ap.add_argument("--size", type=int, default=64, help="body bytes (>= 14)")
+    ap.add_argument("--limit", type=int, default=200000,
+                    help="most messages one publisher sends per round (bounds memory)")
+    ap.add_argument("--consume", action=argparse.BooleanOptionalAction, default=True,
+                    help="even rounds also run a consumer with manual acks (default on)")
+    ap.add_argument("--ack-every", type=int, default=50)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--target", choices=["warren", "rabbitmq"], default=None,
                     help="default: $WARREN_TARGET or warren")
