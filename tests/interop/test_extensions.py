@@ -362,3 +362,30 @@ def test_lazy_queue_mode_accepted(pch, uniq):
     newq(pch, q, arguments={"x-queue-mode": "lazy"})
     pch.basic_publish("", q, b"x")
     assert pch.basic_get(q, auto_ack=True)[2] == b"x"
+
+
+def test_consumer_priority_falls_back_when_high_priority_consumer_is_full(pconn):
+    ch = pconn.channel()
+    q = newq(ch, exclusive=True)
+    ch.basic_qos(prefetch_count=1)
+    high, low = [], []
+    ch.basic_consume(q, lambda c, m, p, b: high.append(b), arguments={"x-priority": 5})
+    ch.basic_consume(q, lambda c, m, p, b: low.append(b), arguments={"x-priority": 1})
+    for i in range(3):
+        ch.basic_publish("", q, b"%d" % i)
+    # the high-priority consumer holds one unacked message; the next goes to the low one
+    assert drain(pconn, lambda: len(high) == 1 and len(low) == 1)
+    assert high == [b"0"] and low == [b"1"]
+
+
+def test_reject_publish_dlx_dead_letters_the_rejected_message(pch, uniq):
+    dead = newq(pch, exclusive=True)
+    q = uniq()
+    newq(pch, q, arguments={"x-max-length": 1, "x-overflow": "reject-publish-dlx",
+                            "x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead})
+    pch.basic_publish("", q, b"a")
+    pch.basic_publish("", q, b"b")
+    assert drain(pch.connection, lambda: msg_count(pch, dead) == 1)
+    m, p, b = pch.basic_get(dead, auto_ack=True)
+    assert b == b"b" and p.headers["x-death"][0]["reason"] == "maxlen"
+    assert pch.basic_get(q, auto_ack=True)[2] == b"a"
