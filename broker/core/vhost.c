@@ -52,11 +52,21 @@ void vhost_set_clock(wr_vhost *v, int64_t (*now)(void *arg), void *arg)
     v->clock_arg = arg;
 }
 
+/* Predeclared exchanges get fixed ids 1..7 (the same on every boot, so
+ * stored bindings from them find them again; vhost_store.c starts dynamic
+ * ids above those). */
 static int vh__add_exchange(wr_vhost *v, const char *name, enum exch_type t, bool internal)
 {
+    static const char *const order[] = {
+        "",           "amq.direct",        "amq.topic", "amq.match", "amq.headers",
+        "amq.fanout", "amq.rabbitmq.trace"};
     wr_bytes n = {(const uint8_t *)name, (uint32_t)strlen(name)};
     wr_exchange *ex;
-    return vhost_exchange_declare(v, n, t, true, false, internal, (wr_bytes){NULL, 0}, &ex);
+    int rc = vhost_exchange_declare(v, n, t, true, false, internal, (wr_bytes){NULL, 0}, &ex);
+    if (rc < 0) return rc;
+    for (uintptr_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (strcmp(order[i], name) == 0) exch_set_user_data(ex, (void *)(i + 1));
+    return 0;
 }
 
 wr_vhost *vhost_new(const char *name)

@@ -16,7 +16,7 @@
 #define VS_QUEUE    'Q'
 #define VS_BINDING  'B'
 
-static uint64_t vs__next_id = 1; /* node-wide incarnation ids */
+static uint64_t vs__next_id = 1024; /* node-wide incarnation ids (1..7: predeclared) */
 
 static uint64_t vs__new_id(void)
 {
@@ -377,6 +377,23 @@ static int vs__rec_msg(void *ctx, uint64_t seq, uint64_t msg_id, uint8_t flags, 
     return 0;
 }
 
+/* The predeclared exchanges (fixed ids) as binding ends. */
+static int vs__known_exchanges(vs_rec *r)
+{
+    static const char *const names[] = {
+        "",           "amq.direct",        "amq.topic", "amq.match", "amq.headers",
+        "amq.fanout", "amq.rabbitmq.trace"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        wr_bytes n = {(const uint8_t *)names[i], (uint32_t)strlen(names[i])};
+        wr_exchange *ex = vhost_exchange(r->v, n);
+        if (!ex) continue;
+        uint8_t id[8];
+        put_u64(id, vs__xid(ex));
+        if (wr_map_put(&r->xids, id, 8, ex) < 0) return WR_ENOMEM;
+    }
+    return 0;
+}
+
 int vhost_store_recover(wr_vhost *v)
 {
     struct store *s = vhost__store(v);
@@ -384,12 +401,15 @@ int vhost_store_recover(wr_vhost *v)
     vs_rec r = {.v = v, .s = s};
     wr_map_init(&r.xids);
     wr_map_init(&r.qids);
-    int rc = store_iter_defs(s, VS_EXCHANGE, vs__rec_exchange, &r);
-    if (rc == 0) rc = store_iter_defs(s, VS_QUEUE, vs__rec_queue, &r);
-    if (rc == 0) rc = store_iter_defs(s, VS_BINDING, vs__rec_binding, &r);
+    /* exchanges that exist already (the predeclared ones, fixed ids) */
     const char *k;
     size_t kl;
     void *val;
+    int rc = 0;
+    rc = vs__known_exchanges(&r);
+    if (rc == 0) rc = store_iter_defs(s, VS_EXCHANGE, vs__rec_exchange, &r);
+    if (rc == 0) rc = store_iter_defs(s, VS_QUEUE, vs__rec_queue, &r);
+    if (rc == 0) rc = store_iter_defs(s, VS_BINDING, vs__rec_binding, &r);
     for (size_t i = 0; rc == 0 && wr_map_next(&r.qids, &i, &k, &kl, &val);) {
         vs_qrec qr = {.q = val};
         rc = store_iter_queue(s, queue_store_id(val), 0, 0, vs__rec_msg, &qr);

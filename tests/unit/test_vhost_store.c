@@ -92,6 +92,8 @@ static void t_definitions_and_messages_survive(void **state)
     assert_int_equal(vhost_bind(v, dx, DEST_QUEUE, other, S("k3"), NOARGS), 0);
     assert_int_equal(vhost_unbind(v, dx, DEST_QUEUE, other, S("k3"), NOARGS), 0);
     assert_int_equal(vhost_bind(v, dx, DEST_QUEUE, tq, S("k"), NOARGS), 0);
+    assert_int_equal(
+        vhost_bind(v, vhost_exchange(v, S("amq.direct")), DEST_QUEUE, dq, S("builtin"), NOARGS), 0);
     assert_int_equal(vhost_bind(v, dx, DEST_QUEUE, gone, S("k"), NOARGS), 0);
 
     wr_msg *m1 = persistent("k", "m1");
@@ -143,6 +145,11 @@ static void t_definitions_and_messages_survive(void **state)
     assert_int_equal(r.n_queues, 1);
     assert_int_equal(route_message(dx, S("k3"), NOARGS, &r), 0);
     assert_int_equal(r.n_queues, 0); /* k3 unbound before the restart */
+    /* a binding from a predeclared exchange */
+    assert_int_equal(route_message(vhost_exchange(v2, S("amq.direct")), S("builtin"), NOARGS, &r),
+                     0);
+    assert_int_equal(r.n_queues, 1);
+    assert_ptr_equal(r.queues[0], dq);
     route_result_free(&r);
     /* dq: m2 (was delivered: redelivered) then m3; the transient one is gone */
     assert_int_equal(queue_message_count(dq), 2);
