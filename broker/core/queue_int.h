@@ -60,5 +60,8 @@ void vstore__exchange_added(wr_vhost *v, wr_exchange *ex);
 void vstore__exchange_deleted(wr_vhost *v, wr_exchange *ex);
 void vstore__queue_added(wr_vhost *v, wr_queue *q);
 void vstore__queue_deleted(wr_vhost *v, wr_queue *q);
+/* Calls qcb for every live queue and xcb for every exchange of v. */
+void vhost__each(wr_vhost *v, void (*qcb)(wr_vhost *, wr_queue *),
+                 void (*xcb)(wr_vhost *, wr_exchange *));
 
 #endif

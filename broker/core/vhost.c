@@ -251,6 +251,16 @@ void vhost_queue_delete(wr_vhost *v, wr_queue *q)
     v->dead = q;
 }
 
+void vhost__each(wr_vhost *v, void (*qcb)(wr_vhost *, wr_queue *),
+                 void (*xcb)(wr_vhost *, wr_exchange *))
+{
+    const char *k;
+    size_t kl;
+    void *val;
+    for (size_t i = 0; wr_map_next(&v->queues, &i, &k, &kl, &val);) qcb(v, val);
+    for (size_t i = 0; wr_map_next(&v->exchanges, &i, &k, &kl, &val);) xcb(v, val);
+}
+
 void vhost_set_store_ops(wr_vhost *v, const queue_store_ops *ops, void *ctx)
 {
     v->sops = ops;

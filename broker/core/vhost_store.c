@@ -67,11 +67,18 @@ static uint64_t vs__xid(const wr_exchange *ex)
 
 /* ---- definitions ---------------------------------------------------------- */
 
+static void vs__write_exchange(wr_vhost *v, wr_exchange *ex);
+
 void vstore__exchange_added(wr_vhost *v, wr_exchange *ex)
 {
     exch_set_user_data(ex, (void *)(uintptr_t)vs__new_id());
+    vs__write_exchange(v, ex);
+}
+
+static void vs__write_exchange(wr_vhost *v, wr_exchange *ex)
+{
     struct store *s = vhost__store(v);
-    if (!s || !exch_durable(ex)) return;
+    if (!s || !exch_durable(ex) || vs__xid(ex) < 1024) return; /* predeclared: not stored */
     wr_buf k, val;
     wr_buf_init(&k);
     wr_buf_init(&val);
@@ -99,9 +106,16 @@ void vstore__exchange_deleted(wr_vhost *v, wr_exchange *ex)
     wr_buf_free(&k);
 }
 
+static void vs__write_queue(wr_vhost *v, wr_queue *q);
+
 void vstore__queue_added(wr_vhost *v, wr_queue *q)
 {
     queue_set_store_id(q, vs__new_id());
+    vs__write_queue(v, q);
+}
+
+static void vs__write_queue(wr_vhost *v, wr_queue *q)
+{
     struct store *s = vhost__store(v);
     if (!s || !queue_durable(q)) return;
     wr_buf k, val;
@@ -309,6 +323,12 @@ static int vs__rec_queue(void *ctx, const uint8_t *key, size_t klen, const uint8
     wr_queue *q = NULL;
     int rc = vhost_queue_declare(r->v, name, true, val[8] & 1, NULL, args, &q, 0, &e);
     vhost__set_store(r->v, s);
+    if (rc == WR_EEXIST) {
+        /* declared before the store was attached (load_definitions): it
+         * takes over the stored id, so its stored messages come back */
+        q = vhost_queue(r->v, name);
+        rc = q && queue_durable(q) ? 0 : WR_EEXIST;
+    }
     if (rc < 0) {
         wr_warn("store: queue '%.*s' in vhost '%s' not recovered: %s", (int)name.len,
                 (const char *)name.ptr, vhost_name(r->v), rc == WR_EAMQP ? e.text : "error");
@@ -417,5 +437,8 @@ int vhost_store_recover(wr_vhost *v)
     wr_map_free(&r.xids);
     wr_map_free(&r.qids);
     if (rc > 0) rc = r.err ? r.err : WR_ESTORE;
+    /* (re)write every durable definition with its final id: entities made
+     * before the attach are stored from now on */
+    if (rc == 0) vhost__each(v, vs__write_queue, vs__write_exchange);
     return rc;
 }

@@ -229,11 +229,39 @@ static void t_deleted_exchange_bindings_not_recovered(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A durable queue declared before the store is attached (load_definitions
+ * at boot) takes over the stored queue and its messages. */
+static void t_queue_declared_before_attach_adopts(void **state)
+{
+    (void)state;
+    node n;
+    strcpy(n.dir, "/tmp/test_vhost_store.XXXXXX");
+    assert_non_null(mkdtemp(n.dir));
+    for (int boot = 0; boot < 3; boot++) {
+        node_open(&n);
+        wr_vhost *v = fx_vhost();
+        wr_queue *q = boot ? declare(v, "pre", true) : NULL;
+        vhost_store_attach(v, n.st);
+        assert_int_equal(vhost_store_recover(v), 0);
+        if (!boot) q = declare(v, "pre", true);
+        assert_ptr_equal(vhost_queue(v, S("pre")), q);
+        assert_int_equal(queue_message_count(q), (uint32_t)boot);
+        assert_int_equal(fx_pub(q, persistent("k", "again")), QUEUE_PUB_STORING);
+        node_sync(&n);
+        vhost_free(v);
+        node_close(&n);
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", n.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_definitions_and_messages_survive),
         cmocka_unit_test(t_deleted_exchange_bindings_not_recovered),
+        cmocka_unit_test(t_queue_declared_before_attach_adopts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
