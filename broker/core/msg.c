@@ -2,11 +2,14 @@
  * the body. */
 #include "broker/core/msg.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t msg__next_id = 1;
+/* node-wide; atomic because several embedded brokers may run on their own
+ * threads in one process */
+static _Atomic uint64_t msg__next_id = 1;
 
 /* Parses a decimal expiration like Erlang's string:to_integer followed by
  * rabbit_misc:check_expiry. Returns 0 or fills reason with the Erlang term. */
@@ -70,7 +73,7 @@ wr_msg *msg_new(wr_bytes exchange, wr_bytes routing_key, const uint8_t *props_ra
     memset(m, 0, sizeof(*m));
     uint8_t *p = (uint8_t *)(m + 1);
     m->refs = 1;
-    m->id = msg__next_id++;
+    m->id = atomic_fetch_add_explicit(&msg__next_id, 1, memory_order_relaxed);
     if (exchange.len) memcpy(p, exchange.ptr, exchange.len);
     m->exchange.ptr = p;
     m->exchange.len = exchange.len;
@@ -106,7 +109,9 @@ wr_msg *msg_new(wr_bytes exchange, wr_bytes routing_key, const uint8_t *props_ra
 
 void msg_set_next_id(uint64_t next)
 {
-    if (next > msg__next_id) msg__next_id = next;
+    uint64_t cur = atomic_load_explicit(&msg__next_id, memory_order_relaxed);
+    while (next > cur && !atomic_compare_exchange_weak(&msg__next_id, &cur, next)) {
+    }
 }
 
 wr_msg *msg_ref(wr_msg *m)

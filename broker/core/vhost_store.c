@@ -2,6 +2,7 @@
  * (format in vhost_store.h). */
 #include "broker/core/vhost_store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,16 +17,20 @@
 #define VS_QUEUE    'Q'
 #define VS_BINDING  'B'
 
-static uint64_t vs__next_id = 1024; /* node-wide incarnation ids (1..7: predeclared) */
+/* node-wide incarnation ids (1..7: predeclared); atomic for embedded
+ * brokers on several threads */
+static _Atomic uint64_t vs__next_id = 1024;
 
 static uint64_t vs__new_id(void)
 {
-    return vs__next_id++;
+    return atomic_fetch_add_explicit(&vs__next_id, 1, memory_order_relaxed);
 }
 
 static void vs__seen_id(uint64_t id)
 {
-    if (id >= vs__next_id) vs__next_id = id + 1;
+    uint64_t cur = atomic_load_explicit(&vs__next_id, memory_order_relaxed);
+    while (id >= cur && !atomic_compare_exchange_weak(&vs__next_id, &cur, id + 1)) {
+    }
 }
 
 static void put_u64(uint8_t *p, uint64_t v)
