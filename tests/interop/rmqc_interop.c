@@ -159,6 +159,7 @@ static int scenario_large(amqp_connection_state_t c)
     amqp_bytes_free(got);
     got = get_one(c, q, 1, &tag, NULL);
     CHECK(got.len == 0, "empty body round trip");
+    amqp_bytes_free(got);
     amqp_bytes_free(body);
     amqp_bytes_free(q);
     return 0;
