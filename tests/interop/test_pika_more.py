@@ -243,3 +243,24 @@ def test_multiple_connections_share_queue(broker, pch, uniq):
         c.close()
     assert drain(pch.connection,
                  lambda: pch.queue_declare(q, passive=True).method.message_count == 5)
+
+
+def test_cc_and_bcc_headers_route_extra_copies(pch):
+    """Sender-selected distribution: CC/BCC header routing keys are routed too; BCC is
+    removed from the delivered message."""
+    q1, q2, q3 = newq(pch), newq(pch), newq(pch)
+    pch.basic_publish("", q1, b"cc", pika.BasicProperties(headers={"CC": [q2], "BCC": [q3]}))
+    got = [pch.basic_get(q, auto_ack=True) for q in (q1, q2, q3)]
+    assert [g[2] for g in got] == [b"cc", b"cc", b"cc"]
+    for m, p, b in got:
+        assert p.headers == {"CC": [q2]}
+
+
+def test_cc_header_with_direct_exchange(pch, uniq):
+    e = uniq("e")
+    pch.exchange_declare(e, "direct")
+    qa, qb = newq(pch), newq(pch)
+    pch.queue_bind(qa, e, "a")
+    pch.queue_bind(qb, e, "b")
+    pch.basic_publish(e, "a", b"m", pika.BasicProperties(headers={"CC": ["b"]}))
+    assert got(pch, qa) == b"m" and got(pch, qb) == b"m"
