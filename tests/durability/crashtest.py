@@ -23,7 +23,6 @@ import argparse
 import os
 import random
 import select
-import socket
 import struct
 import sys
 import threading

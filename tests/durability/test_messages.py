@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from dur import HOWS, barrier, get, get_all, publish_confirmed, queue_count, raw
+from dur import HOWS, barrier, declare_code, get, get_all, publish_confirmed, queue_count, raw
 
 P = {"delivery_mode": 2}
 
@@ -263,4 +263,25 @@ def test_persistent_messages_survive_two_restarts(node, how):
     assert [m[2] for m in got] == [b"a%d" % i for i in range(50)] + [b"b%d" % i for i in range(50)]
     if how == "term":
         assert not any(m[0]["redelivered"] for m in got)
+    c.close()
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_lazy_queue_backlog_survives(node, how):
+    """x-queue-mode=lazy (bodies may live only on disk) changes nothing for the client."""
+    c = raw(node, confirm=True)
+    args = {"x-queue-mode": ("S", b"lazy")}
+    c.rpc(1, "queue.declare", queue="lazy", durable=True, arguments=args)
+    publish_confirmed(c, [("lazy", body_of(4096, i), P) for i in range(300)])
+    m = get(c, "lazy", no_ack=False)  # one delivered and left unacked
+    assert m[2] == body_of(4096, 0)
+    c2 = raw(node, confirm=True)
+    publish_confirmed(c2, [("lazy", b"last", P)])
+    node.restart(how)
+    c = raw(node)
+    assert queue_count(c, "lazy") == 301
+    assert declare_code(c, "queue.declare", queue="lazy", durable=True, arguments=args) == 0
+    got = get_all(c, "lazy")
+    assert [g[2] for g in got] == [body_of(4096, i) for i in range(300)] + [b"last"]
+    assert got[0][0]["redelivered"] is True
     c.close()
