@@ -213,3 +213,30 @@ def test_headers_exchange_with_typed_values(raw, uniq):
     assert body == b"yes"
     raw.send_method(1, "basic.get", queue=q, no_ack=True)
     assert raw.next_method().name == "basic.get-empty"
+
+
+def test_heartbeat_between_content_frames_is_allowed(raw):
+    q = new_queue(raw)
+    raw.send(wire.method_frame(1, "basic.publish", routing_key=q) + wire.header_frame(1, 6) +
+             wire.frame(wire.FRAME_HEARTBEAT, 0, b"") + wire.frame(3, 1, b"abc") +
+             wire.frame(wire.FRAME_HEARTBEAT, 0, b"") + wire.frame(3, 1, b"def"))
+    assert get_one(raw, q)[2] == b"abcdef"
+
+
+def test_method_on_other_channel_between_content_frames_is_allowed(raw):
+    raw.rpc(2, "channel.open")
+    q = new_queue(raw)
+    raw.send(wire.method_frame(1, "basic.publish", routing_key=q) + wire.header_frame(1, 6) +
+             wire.frame(3, 1, b"abc") +
+             wire.method_frame(2, "queue.declare", queue=q, passive=True) +
+             wire.frame(3, 1, b"def"))
+    f = raw.wait("queue.declare-ok", 2)
+    assert f.args["queue"] == q.encode()
+    assert get_one(raw, q)[2] == b"abcdef"
+
+
+def test_zero_length_body_frame_is_accepted(raw):
+    q = new_queue(raw)
+    raw.send(wire.method_frame(1, "basic.publish", routing_key=q) + wire.header_frame(1, 3) +
+             wire.frame(3, 1, b"") + wire.frame(3, 1, b"xyz"))
+    assert get_one(raw, q)[2] == b"xyz"
