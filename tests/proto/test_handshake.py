@@ -319,3 +319,18 @@ def test_other_channels_survive_a_channel_error(raw):
 def test_access_request_is_accepted(raw):
     f = raw.rpc(1, "access.request", realm="/data")
     assert f.name == "access.request-ok"
+
+
+def test_connection_close_before_open_is_504(rawconn):
+    """After tune-ok but before connection.open the server is in state 'opening'; a
+    connection.close there is answered with a 504 connection.close (RabbitMQ 3.10.8)."""
+    rawconn.handshake(open_vhost=False)
+    rawconn.send_method(0, "connection.close", reply_code=200, reply_text="bye")
+    f = rawconn.expect_conn_close(504, (10, 50))
+    assert f.args["reply-text"] == b"CHANNEL_ERROR - unexpected method in connection state opening"
+
+
+def test_channel_close_on_never_opened_channel_is_504(raw):
+    raw.send_method(5, "channel.close", reply_code=200)
+    f = raw.expect_conn_close(504, (20, 40))
+    assert f.args["reply-text"] == b"CHANNEL_ERROR - expected 'channel.open'"
