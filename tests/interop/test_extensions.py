@@ -389,3 +389,35 @@ def test_reject_publish_dlx_dead_letters_the_rejected_message(pch, uniq):
     m, p, b = pch.basic_get(dead, auto_ack=True)
     assert b == b"b" and p.headers["x-death"][0]["reason"] == "maxlen"
     assert pch.basic_get(q, auto_ack=True)[2] == b"a"
+
+
+def test_retry_loop_through_ttl_wait_queue_counts_deaths(pconn, uniq):
+    """The common 3.8 retry pattern: reject into a wait queue whose TTL dead-letters back."""
+    ch = pconn.channel()
+    work, wait = uniq(), uniq()
+    ch.queue_declare(work, arguments={"x-dead-letter-exchange": "",
+                                      "x-dead-letter-routing-key": wait})
+    ch.queue_declare(wait, arguments={"x-message-ttl": 30, "x-dead-letter-exchange": "",
+                                      "x-dead-letter-routing-key": work})
+    ch.basic_publish("", work, b"job", pika.BasicProperties(headers={"orig": 1}))
+    box = []
+
+    def fetch(auto_ack=False):
+        r = ch.basic_get(work, auto_ack=auto_ack)
+        if r[0] is None:
+            return False
+        box[:] = [r]
+        return True
+    for _ in range(3):
+        assert drain(pconn, fetch)
+        ch.basic_reject(box[0][0].delivery_tag, requeue=False)
+    assert drain(pconn, lambda: fetch(auto_ack=True))
+    m, p, b = box[0]
+    assert b == b"job" and m.routing_key == work and p.headers["orig"] == 1
+    deaths = [(d["reason"], d["queue"], d["count"], d["exchange"], d["routing-keys"])
+              for d in p.headers["x-death"]]
+    assert deaths == [("expired", wait, 3, "", [wait]), ("rejected", work, 3, "", [work])]
+    assert (p.headers["x-first-death-reason"], p.headers["x-first-death-queue"],
+            p.headers["x-first-death-exchange"]) == ("rejected", work, "")
+    assert set(p.headers["x-death"][0]) == {"count", "exchange", "queue", "reason",
+                                            "routing-keys", "time"}
