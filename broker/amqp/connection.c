@@ -104,7 +104,7 @@ static void send_close(wr_conn *c, uint16_t code, const char *text, uint32_t mid
     m.u.connection_close.reply_text = wr_bytes_of(text, strnlen(text, 255));
     m.u.connection_close.class_id = (uint16_t)(mid >> 16);
     m.u.connection_close.method_id = (uint16_t)(mid & 0xffff);
-    (void)conn_send_method(c, 0, &m);
+    (void)conn__send_method_always(c, 0, &m);
 }
 
 void conn_close_with(wr_conn *c, const wr_amqp_error *e)
@@ -788,7 +788,7 @@ int connection__frame(wr_conn *c, const wr_frame *f)
         if (m.id == AMQP091_CONNECTION_CLOSE) {
             memset(&m, 0, sizeof(m));
             m.id = AMQP091_CONNECTION_CLOSE_OK;
-            (void)conn_send_method(c, 0, &m);
+            (void)conn__send_method_always(c, 0, &m);
         }
         return 0;
     }

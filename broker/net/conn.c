@@ -94,10 +94,21 @@ static void conn_check_backpressure(wr_conn *c)
     }
 }
 
-int conn_send_method(wr_conn *c, uint16_t ch, const amqp091_method *m)
+int conn__send_method_always(wr_conn *c, uint16_t ch, const amqp091_method *m)
 {
     int rc;
     if (c->state >= CONN_CLOSED) return 0;
+    if ((rc = frame_put_method(&c->out, ch, m)) < 0) return rc;
+    c->sent_since_tick = true;
+    conn__mark_dirty(c);
+    return 0;
+}
+
+int conn_send_method(wr_conn *c, uint16_t ch, const amqp091_method *m)
+{
+    int rc;
+    /* after our connection.close only close-ok may follow (conn__send_method_always) */
+    if (c->state >= CONN_CLOSING) return 0;
     if ((rc = frame_put_method(&c->out, ch, m)) < 0) return rc;
     c->sent_since_tick = true;
     conn__mark_dirty(c);
@@ -108,7 +119,7 @@ int conn_send_method(wr_conn *c, uint16_t ch, const amqp091_method *m)
 int conn_send_content(wr_conn *c, uint16_t ch, const amqp091_method *m, const wr_msg *msg)
 {
     int rc;
-    if (c->state >= CONN_CLOSED) return 0;
+    if (c->state >= CONN_CLOSING) return 0;
     rc = frame_put_method_content(&c->out, ch, m, msg->props_raw, msg->props_len, msg->body,
                                   msg->body_len, c->frame_max);
     if (rc < 0) return rc;
@@ -338,7 +349,7 @@ static void conn_process_input(wr_conn *c)
         off = 8;
         if (connection__header(c, c->in.data) < 0) goto out;
     }
-    while (off < c->in.len && c->state < CONN_CLOSED) {
+    while (off < c->in.len && c->state < CONN_CLOSED && !c->hold) {
         wr_frame f;
         long n = frame_parse(c->in.data + off, c->in.len - off, c->recv_frame_max, &f);
         if (n == 0) break;
@@ -408,10 +419,23 @@ void conn__resume_all(wr_broker *b)
     }
 }
 
+void conn_hold(wr_conn *c, bool on)
+{
+    if (on) {
+        c->hold++;
+    } else if (c->hold) {
+        c->hold--;
+    }
+    if (c->state == CONN_DEAD) return;
+    conn__update_reading(c);
+    if (!on && !c->hold && !c->in_batch && c->state == CONN_RUNNING && c->in.len)
+        conn_process_input(c);
+}
+
 void conn__update_reading(wr_conn *c)
 {
     bool want = c->state < CONN_CLOSED && !c->read_paused_bp && !c->read_paused_block &&
-                !c->read_paused_turn;
+                !c->read_paused_turn && !c->hold;
     if (c->state == CONN_DEAD) return;
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, conn_alloc_cb, conn_read_cb) == 0)

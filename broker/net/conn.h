@@ -59,6 +59,13 @@ uint32_t conn_frame_max(const wr_conn *c);
  * client is not reading) or the connection is closing: do not deliver. */
 bool conn_writable(const wr_conn *c);
 
+/* Stops (on) or resumes (off) handling this connection's input: a channel
+ * whose -ok waits for a store commit holds the frames that follow it, so
+ * replies keep their order. Holds nest. Resuming handles the frames already
+ * buffered, unless called while a read batch is being handled (the batch
+ * goes on by itself) or the connection is closing. */
+void conn_hold(wr_conn *c, bool on);
+
 /* Client properties as received in connection.start-ok (table content;
  * empty before). Borrowed; valid while the connection lives. */
 wr_bytes conn_client_properties(const wr_conn *c);

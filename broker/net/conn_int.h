@@ -69,6 +69,7 @@ struct wr_conn {
     bool peer_loopback;
     bool in_batch;      /* processing a read batch */
     bool discard_input; /* after a fatal frame error: the stream is out of sync */
+    uint32_t hold;      /* conn_hold: input processing stopped (durable -ok pending) */
 
     /* input */
     wr_buf in;
@@ -132,6 +133,10 @@ void conn__resume_all(wr_broker *b);
 /* conn.c: accepts a new connection from a listener. Returns 0 or a WR_E* code
  * (the pending connection is then dropped). */
 int conn__accept(wr_broker *b, uv_stream_t *server);
+
+/* conn.c: queues a method even on a closing connection (connection.close-ok
+ * answering a client's close that crossed ours). */
+int conn__send_method_always(wr_conn *c, uint16_t ch, const amqp091_method *m);
 
 /* conn.c: marks the connection for closing once its output is flushed. */
 void conn__close_after_flush(wr_conn *c);
