@@ -62,6 +62,9 @@ struct wr_broker {
     bool stopped;   /* every handle closed */
     bool blocked;   /* publishers are blocked (resource alarm) */
     char blocked_reason[128];
+    struct store *store; /* broker/persist.h: the node's store, NULL without data dir */
+    bool store_blocked;  /* publishers blocked because store writes fail */
+    bool store_probe;    /* a probe commit is out while blocked */
     void (*on_stopped)(void *ud);
     void *on_stopped_ud;
 };

@@ -14,6 +14,7 @@
 #include "broker/core/vhost.h"
 #include "broker/defs.h"
 #include "broker/net/conn_int.h"
+#include "broker/persist.h"
 #include "broker/util/wr_log.h"
 
 /* ---- broker ---- */
@@ -93,6 +94,7 @@ int broker_add_vhost(wr_broker *b, const char *name, wr_vhost **out)
             vhost_free(v);
             return WR_ENOMEM;
         }
+        persist_vhost_added(b, v);
     }
     if (out) *out = v;
     return 0;
@@ -196,6 +198,7 @@ static void broker_tick_cb(uv_timer_t *t)
     size_t kl;
     void *v;
     for (size_t i = 0; wr_map_next(&b->vhosts, &i, &k, &kl, &v);) vhost_tick(v, vhost_now_ms(v));
+    persist_tick(b);
 }
 
 static void broker_stop_timer_cb(uv_timer_t *t)
@@ -205,7 +208,8 @@ static void broker_stop_timer_cb(uv_timer_t *t)
 
 int broker_start(wr_broker *b, char *err, size_t errlen)
 {
-    int rc;
+    int rc = persist_open(b, err, errlen); /* recovery before anyone connects */
+    if (rc < 0) return rc;
     uv_prepare_init(b->loop, &b->prepare);
     uv_check_init(b->loop, &b->check);
     uv_async_init(b->loop, &b->stop_async, broker_async_cb);
@@ -226,6 +230,7 @@ int broker_start(wr_broker *b, char *err, size_t errlen)
         uv_close((uv_handle_t *)&b->stop_async, broker_handle_closed);
         uv_close((uv_handle_t *)&b->stop_timer, broker_handle_closed);
         uv_close((uv_handle_t *)&b->tick_timer, broker_handle_closed);
+        persist_close(b);
         return rc;
     }
     return 0;
@@ -239,6 +244,7 @@ static void broker_finish_stop(wr_broker *b)
     /* flush what is queued (the close frames) before closing the sockets */
     conn__flush_all(b);
     while (b->conns) conn__destroy(b->conns);
+    persist_close(b); /* flushes every pending write before exit */
     uv_close((uv_handle_t *)&b->prepare, broker_handle_closed);
     uv_close((uv_handle_t *)&b->check, broker_handle_closed);
     uv_close((uv_handle_t *)&b->stop_async, broker_handle_closed);

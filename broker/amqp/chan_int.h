@@ -86,6 +86,8 @@ struct wr_chan {
     struct store *store;         /* chan_set_store; NULL: nothing waits */
     uint64_t commit_upto;        /* highest waiting seq a store commit covers */
     struct chan_ticket *tickets; /* outstanding store commits, oldest first */
+    struct chan_defer *defers;   /* -ok replies waiting for a store commit (defer.c) */
+    uint64_t store_mark;         /* store pending_ops when the current method began */
 
     /* direct reply-to (amq.rabbitmq.reply-to): the channel's reply consumer */
     bool has_reply;
@@ -174,6 +176,18 @@ void chan__confirm_detach(wr_chan *ch);
 uint64_t chan__confirm_next(wr_chan *ch);          /* allocates a seq */
 int chan__confirm_wait(wr_chan *ch, uint64_t seq); /* waits for storage */
 void chan__confirm_done(wr_chan *ch, uint64_t seq, bool ok);
+
+/* -ok replies after a store commit (defer.c). chan__store_mark records the
+ * store's pending operation count when a method begins; chan__send_stored
+ * sends m now when the method wrote nothing to the store (and no earlier
+ * reply waits), else once the commit is done, holding the connection's
+ * input meanwhile. req_id: the request method (for a 541 on store failure).
+ * chan__reply_stored: the same for an -ok without arguments (request id =
+ * id - 1). chan__defer_detach: the channel is freed (chan_free). */
+void chan__store_mark(wr_chan *ch);
+int chan__send_stored(wr_chan *ch, const amqp091_method *m, uint32_t req_id);
+int chan__reply_stored(wr_chan *ch, uint32_t id);
+void chan__defer_detach(wr_chan *ch);
 
 /* Tx helpers */
 void chan__tx_clear(wr_chan *ch);

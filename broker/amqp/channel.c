@@ -8,6 +8,7 @@
 #include "broker/auth/user.h"
 #include "broker/core/route.h"
 #include "broker/net/conn.h"
+#include "broker/persist.h"
 #include "broker/util/wr_log.h"
 
 wr_chan *chan_new(wr_conn *c, uint16_t id)
@@ -17,6 +18,7 @@ wr_chan *chan_new(wr_conn *c, uint16_t id)
     ch->conn = c;
     ch->id = id;
     ch->vhost = conn_vhost(c);
+    ch->store = persist_store(conn_broker(c)); /* confirms and -oks after commit */
     ch->next_tag = 1;
     ch->next_seq = 1;
     wr_map_init(&ch->consumers);
@@ -378,14 +380,17 @@ int chan_handle(wr_chan *ch, const amqp091_method *m, wr_amqp_error *err)
 {
     switch (m->id >> 16) {
     case AMQP091_CLASS_EXCHANGE:
+        chan__store_mark(ch);
         return chan__exchange(ch, m, err);
     case AMQP091_CLASS_QUEUE:
+        chan__store_mark(ch);
         return chan__queue(ch, m, err);
     case AMQP091_CLASS_BASIC:
         return chan__basic(ch, m, err);
     case AMQP091_CLASS_CONFIRM:
         return chan__confirm(ch, m, err);
     case AMQP091_CLASS_TX:
+        chan__store_mark(ch);
         return chan__tx(ch, m, err);
     case AMQP091_CLASS_CHANNEL:
         if (m->id == AMQP091_CHANNEL_FLOW) {
@@ -432,6 +437,7 @@ void chan_free(wr_chan *ch)
     ch->freeing = true;
     chan__tx_clear(ch);
     chan__confirm_detach(ch);
+    chan__defer_detach(ch);
     route_result_free(&ch->route);
     wr_map_free(&ch->consumers);
     free(ch->ua);

@@ -5,6 +5,7 @@
 
 #include "broker/amqp/chan_int.h"
 #include "broker/auth/user.h"
+#include "broker/core/vhost_store.h"
 #include "broker/proto/ftable.h"
 
 #define NAMEF    "%.*s"
@@ -216,7 +217,7 @@ static int exchange_declare(wr_chan *ch, const amqp091_exchange_declare *a, uint
     }
 ok:
     if (a->nowait) return 0;
-    return chan__reply(ch, AMQP091_EXCHANGE_DECLARE_OK);
+    return chan__reply_stored(ch, AMQP091_EXCHANGE_DECLARE_OK);
 }
 
 static int exchange_delete(wr_chan *ch, const amqp091_exchange_delete *a, uint32_t mid,
@@ -238,7 +239,7 @@ static int exchange_delete(wr_chan *ch, const amqp091_exchange_delete *a, uint32
         vhost_exchange_delete(ch->vhost, ex);
     }
     if (a->nowait) return 0;
-    return chan__reply(ch, AMQP091_EXCHANGE_DELETE_OK);
+    return chan__reply_stored(ch, AMQP091_EXCHANGE_DELETE_OK);
 }
 
 /* binding_action: write on the destination, neither end the default
@@ -274,9 +275,9 @@ int chan__binding(wr_chan *ch, bool bind, bool dest_is_queue, wr_bytes src, wr_b
     wr_dest_kind k = dest_is_queue ? DEST_QUEUE : DEST_EXCHANGE;
     if (bind) {
         if ((rc = exch_check_binding(sx, args, mid, err)) < 0) return rc;
-        return exch_bind(sx, k, dest, rk, args);
+        return vhost_bind(ch->vhost, sx, k, dest, rk, args);
     }
-    rc = exch_unbind(sx, k, dest, rk, args);
+    rc = vhost_unbind(ch->vhost, sx, k, dest, rk, args);
     if (rc == WR_ENOTFOUND) return 0;
     /* RabbitMQ deletes an auto-delete exchange when its last binding as
      * source goes (rabbit_binding maybe_auto_delete) */
@@ -298,14 +299,15 @@ int chan__exchange(wr_chan *ch, const amqp091_method *m, wr_amqp_error *err)
         rc = chan__binding(ch, true, false, a->source, a->destination, a->routing_key, a->arguments,
                            m->id, err);
         if (rc < 0 || a->nowait) return rc;
-        return chan__reply(ch, AMQP091_EXCHANGE_BIND_OK);
+        return chan__reply_stored(ch, AMQP091_EXCHANGE_BIND_OK);
     }
     case AMQP091_EXCHANGE_UNBIND: {
         const amqp091_exchange_unbind *a = &m->u.exchange_unbind;
         rc = chan__binding(ch, false, false, a->source, a->destination, a->routing_key,
                            a->arguments, m->id, err);
         if (rc < 0 || a->nowait) return rc;
-        return chan__reply(ch, AMQP091_EXCHANGE_UNBIND_OK);
+        return chan__send_stored(ch, &(amqp091_method){.id = AMQP091_EXCHANGE_UNBIND_OK},
+                                 AMQP091_EXCHANGE_UNBIND);
     }
     default:
         return wr_amqp_fail(err, 503, m->id, "unimplemented method");

@@ -83,7 +83,7 @@ static int declare_ok(wr_chan *ch, const amqp091_queue_declare *a, wr_bytes name
     r.u.queue_declare_ok.queue.len = ch->last_q_len;
     r.u.queue_declare_ok.message_count = msgs;
     r.u.queue_declare_ok.consumer_count = cons;
-    return chan__send(ch, &r);
+    return chan__send_stored(ch, &r, AMQP091_QUEUE_DECLARE);
 }
 
 static int queue_declare_h(wr_chan *ch, const amqp091_queue_declare *a, uint32_t mid,
@@ -170,7 +170,7 @@ static int queue_delete_h(wr_chan *ch, const amqp091_queue_delete *a, uint32_t m
     memset(&r, 0, sizeof(r));
     r.id = AMQP091_QUEUE_DELETE_OK;
     r.u.queue_delete_ok.message_count = count;
-    return chan__send(ch, &r);
+    return chan__send_stored(ch, &r, AMQP091_QUEUE_DELETE);
 }
 
 static int queue_purge_h(wr_chan *ch, const amqp091_queue_purge *a, uint32_t mid,
@@ -188,7 +188,7 @@ static int queue_purge_h(wr_chan *ch, const amqp091_queue_purge *a, uint32_t mid
     memset(&r, 0, sizeof(r));
     r.id = AMQP091_QUEUE_PURGE_OK;
     r.u.queue_purge_ok.message_count = n;
-    return chan__send(ch, &r);
+    return chan__send_stored(ch, &r, AMQP091_QUEUE_PURGE);
 }
 
 /* queue.bind/unbind shortcuts: an empty queue means the last declared one,
@@ -218,14 +218,15 @@ int chan__queue(wr_chan *ch, const amqp091_method *m, wr_amqp_error *err)
         if ((rc = bind_names(ch, a->queue, a->routing_key, &qn, &rk, m->id, err)) < 0) return rc;
         rc = chan__binding(ch, true, true, a->exchange, qn, rk, a->arguments, m->id, err);
         if (rc < 0 || a->nowait) return rc;
-        return chan__reply(ch, AMQP091_QUEUE_BIND_OK);
+        return chan__reply_stored(ch, AMQP091_QUEUE_BIND_OK);
     }
     case AMQP091_QUEUE_UNBIND: {
         const amqp091_queue_unbind *a = &m->u.queue_unbind;
         if ((rc = bind_names(ch, a->queue, a->routing_key, &qn, &rk, m->id, err)) < 0) return rc;
         rc = chan__binding(ch, false, true, a->exchange, qn, rk, a->arguments, m->id, err);
         if (rc < 0) return rc;
-        return chan__reply(ch, AMQP091_QUEUE_UNBIND_OK);
+        return chan__send_stored(ch, &(amqp091_method){.id = AMQP091_QUEUE_UNBIND_OK},
+                                 AMQP091_QUEUE_UNBIND);
     }
     default:
         return wr_amqp_fail(err, 503, m->id, "unimplemented method");

@@ -66,7 +66,7 @@ int chan__tx(wr_chan *ch, const amqp091_method *m, wr_amqp_error *err)
             return wr_amqp_fail(err, 406, m->id, "channel is not transactional");
         int rc = tx_commit(ch);
         if (rc < 0) return rc;
-        return chan__reply(ch, AMQP091_TX_COMMIT_OK);
+        return chan__reply_stored(ch, AMQP091_TX_COMMIT_OK);
     }
     case AMQP091_TX_ROLLBACK:
         if (ch->mode != CHAN_MODE_TX)

@@ -1,0 +1,204 @@
+/* The node's store wired into the broker (see persist.h). */
+#include "broker/persist.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/core/vhost.h"
+#include "broker/core/vhost_store.h"
+#include "broker/util/wr_log.h"
+#include "broker/util/wr_map.h"
+#include "storage/store.h"
+
+#define PERSIST_VHOST 'V'
+#define PERSIST_QUEUE 'Q' /* vhost_store.c: value starts with the u64 BE store id */
+#define PERSIST_PROBE 'P'
+
+struct store *persist_store(const wr_broker *b)
+{
+    return b->store;
+}
+
+static void persist_put_vhost(wr_broker *b, const char *name)
+{
+    static const uint8_t ver = 1;
+    size_t n = strlen(name);
+    if (!b->store || n == 0 || n > STORE_MAX_DEF_KEY) return;
+    if (store_put_def(b->store, PERSIST_VHOST, name, n, &ver, 1) < 0)
+        wr_warn("store: cannot record vhost '%s'", name);
+}
+
+static int persist_rec_vhost(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                             size_t vlen)
+{
+    wr_broker *b = ctx;
+    char name[STORE_MAX_DEF_KEY + 1];
+    (void)val;
+    if (klen == 0 || klen > STORE_MAX_DEF_KEY || vlen < 1 || memchr(key, 0, klen)) {
+        wr_warn("store: bad vhost record ignored");
+        return 0;
+    }
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    return broker_add_vhost(b, name, NULL) < 0 ? WR_ENOMEM : 0;
+}
+
+/* Queue ids that have a definition, and how many stored queues there are. */
+typedef struct persist_ids {
+    wr_map ids; /* 8-byte BE id -> (void *)1 */
+    uint64_t queues, messages, orphans;
+    struct store *s;
+} persist_ids;
+
+static int persist_rec_qdef(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen)
+{
+    persist_ids *p = ctx;
+    (void)key;
+    (void)klen;
+    if (vlen < 8) return 0;
+    p->queues++;
+    return wr_map_put(&p->ids, val, 8, (void *)1) < 0 ? WR_ENOMEM : 0;
+}
+
+static int persist_rec_qid(void *ctx, uint64_t queue_id, uint64_t count)
+{
+    persist_ids *p = ctx;
+    uint8_t k[8];
+    uint64_t id = queue_id;
+    for (int i = 7; i >= 0; i--, id >>= 8) k[i] = (uint8_t)id;
+    if (wr_map_get(&p->ids, k, 8)) {
+        p->messages += count;
+        return 0;
+    }
+    /* index entries of a queue whose definition is gone (deleted while the
+     * purge was in a failed batch): drop them */
+    p->orphans += count;
+    return store_purge_queue(p->s, queue_id) < 0 ? WR_ENOMEM : 0;
+}
+
+int persist_open(wr_broker *b, char *err, size_t errlen)
+{
+    const char *dir = b->cfg->data_dir;
+    char path[4200];
+    const char *k;
+    size_t kl;
+    void *v;
+    int rc;
+    if (!dir || !*dir) return 0;
+    uint64_t t0 = uv_hrtime();
+    snprintf(path, sizeof(path), "%s/warren", dir);
+    store_opts o = {.dir = path};
+    struct store *s = NULL;
+    rc = store_open(b->loop, &o, &s);
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "cannot open the data directory %s (%s): it is corrupt, in use by another "
+                 "node, or was written by a newer warren; see the log above",
+                 path, wr_strerror(rc));
+        return rc;
+    }
+    b->store = s;
+    persist_ids p = {.s = s};
+    wr_map_init(&p.ids);
+    rc = store_iter_defs(s, PERSIST_VHOST, persist_rec_vhost, b);
+    if (rc == 0) rc = store_iter_defs(s, PERSIST_QUEUE, persist_rec_qdef, &p);
+    if (rc == 0) rc = store_iter_queue_ids(s, persist_rec_qid, &p);
+    for (size_t i = 0; rc == 0 && wr_map_next(&b->vhosts, &i, &k, &kl, &v);) {
+        vhost_store_attach(v, s);
+        persist_put_vhost(b, vhost_name(v));
+        rc = vhost_store_recover(v);
+    }
+    wr_map_free(&p.ids);
+    if (rc < 0) {
+        snprintf(err, errlen, "recovery from %s failed: %s", path, wr_strerror(rc));
+        persist_close(b);
+        return rc;
+    }
+    if (p.orphans)
+        wr_warn("store: dropped %llu stored messages of deleted queues",
+                (unsigned long long)p.orphans);
+    wr_info("recovered %llu queues, %llu messages in %llu ms", (unsigned long long)p.queues,
+            (unsigned long long)p.messages, (unsigned long long)((uv_hrtime() - t0) / 1000000u));
+    return 0;
+}
+
+void persist_vhost_added(wr_broker *b, wr_vhost *v)
+{
+    if (!b->store) return;
+    vhost_store_attach(v, b->store);
+    persist_put_vhost(b, vhost_name(v));
+}
+
+static void persist_probe_done(void *ctx, int status)
+{
+    wr_broker *b = ctx;
+    b->store_probe = false;
+    (void)status; /* persist_tick reads the store's state */
+}
+
+void persist_tick(wr_broker *b)
+{
+    struct store *s = b->store;
+    if (!s) return;
+    bool failing = store_is_blocked(s);
+    if (failing && !b->store_blocked) {
+        b->store_blocked = true;
+        wr_error("store: writes are failing (%s); blocking publishers",
+                 wr_strerror(store_last_error(s)));
+        broker_set_blocked(b, true, "low on disk");
+    } else if (!failing && b->store_blocked) {
+        b->store_blocked = false;
+        wr_info("store: writes succeed again; unblocking publishers");
+        broker_set_blocked(b, false, NULL);
+    }
+    if (failing && !b->store_probe) {
+        /* with publishers blocked nothing else may write: a small probe
+         * batch tells when the disk takes writes again */
+        static const uint8_t one = 1;
+        if (store_put_def(s, PERSIST_PROBE, "probe", 5, &one, 1) == 0 &&
+            store_commit(s, persist_probe_done, b) == 0)
+            b->store_probe = true;
+    }
+}
+
+static void persist_retry_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void persist_retry_cb(uv_timer_t *t)
+{
+    persist_close(t->data);
+    uv_close((uv_handle_t *)t, persist_retry_closed);
+}
+
+void persist_close(wr_broker *b)
+{
+    const char *k;
+    size_t kl;
+    void *v;
+    struct store *s = b->store;
+    if (!s) return;
+    for (size_t i = 0; wr_map_next(&b->vhosts, &i, &k, &kl, &v);) vhost_store_attach(v, NULL);
+    store_stats st;
+    store_get_stats(s, &st);
+    if (store_close(s) < 0) {
+        /* called from inside a store callback (a connection torn down
+         * there ended the stop): close right after it */
+        uv_timer_t *t = malloc(sizeof(*t));
+        if (t && uv_timer_init(b->loop, t) == 0) {
+            t->data = b;
+            uv_timer_start(t, persist_retry_cb, 0, 0);
+        } else {
+            free(t);
+            wr_error("store: cannot close the store from a store callback");
+        }
+        return;
+    }
+    b->store = NULL;
+    wr_info("store closed (%llu batches committed, %llu operations, %llu failed)",
+            (unsigned long long)st.commits, (unsigned long long)st.ops,
+            (unsigned long long)st.failed);
+}

@@ -1,0 +1,50 @@
+/* persist: the node's store (storage/store.h) wired into the broker.
+ *
+ * One LMDB environment per node in <data_dir>/warren. At boot (before the
+ * listeners accept) persist_open opens it, recreates the stored vhosts,
+ * attaches the store to every vhost (broker/core/vhost_store.h writes durable
+ * exchanges, queues, bindings and persistent messages from then on) and
+ * recovers their contents. persist_close flushes everything pending on a
+ * clean stop. persist_tick turns store failures (disk or map full, write
+ * errors) into a broker-wide publisher block and lifts it when a batch
+ * commits again.
+ *
+ * Definition kinds used here (vhost_store.c owns 'X' 'Q' 'B'):
+ *   'V' vhost   key: vhost name   value: u8 version (1)
+ * Everything runs on the broker's loop thread. Private to broker/. */
+#ifndef WR_PERSIST_H
+#define WR_PERSIST_H
+
+#include <stddef.h>
+
+#include "broker/broker.h"
+
+struct store;
+
+/* Opens the store under b->cfg->data_dir (nothing when data_dir is unset),
+ * restores vhosts, definitions and queue contents, and logs "recovered N
+ * queues, M messages in T ms". Blocking: call at boot on the loop thread,
+ * before the listeners start. Returns 0, or WR_ESTORE / WR_EIO / WR_ENOMEM
+ * with err filled (corrupt, newer or locked data directory): the broker must
+ * not serve then. */
+int persist_open(wr_broker *b, char *err, size_t errlen);
+
+/* Attaches the store to a vhost created after boot and records it. No-op
+ * without a store. */
+void persist_vhost_added(wr_broker *b, wr_vhost *v);
+
+/* The node's store, or NULL (no data dir, not started, or closed). */
+struct store *persist_store(const wr_broker *b);
+
+/* Every ~100 ms: blocks publishers while the store is failing
+ * (connection.blocked), retries with a probe write, unblocks once a batch
+ * commits. */
+void persist_tick(wr_broker *b);
+
+/* Clean stop: detaches the store from every vhost, writes everything pending
+ * (one last group commit, its callbacks run), stops the storage thread and
+ * closes the environment. Call after the connections are gone, outside any
+ * store callback; run the loop once afterwards (uv handles close). */
+void persist_close(wr_broker *b);
+
+#endif
