@@ -8,7 +8,6 @@
 #include "broker/auth/user.h"
 #include "broker/core/route.h"
 #include "broker/net/conn.h"
-#include "broker/persist.h"
 #include "broker/util/wr_log.h"
 
 wr_chan *chan_new(wr_conn *c, uint16_t id)
@@ -18,7 +17,6 @@ wr_chan *chan_new(wr_conn *c, uint16_t id)
     ch->conn = c;
     ch->id = id;
     ch->vhost = conn_vhost(c);
-    ch->store = persist_store(conn_broker(c)); /* confirms and -oks after commit */
     ch->next_tag = 1;
     ch->next_seq = 1;
     wr_map_init(&ch->consumers);

@@ -14,6 +14,7 @@
 #include "broker/core/msg.h"
 #include "broker/core/vhost.h"
 #include "broker/net/conn_int.h"
+#include "broker/persist.h"
 #include "broker/proto/amqp091_sidetable.h"
 #include "broker/proto/ftable.h"
 #include "broker/util/wr_log.h"
@@ -438,6 +439,7 @@ static int channel_frame(wr_conn *c, const wr_frame *f)
         if (n == 0) return conn_fail(c, 504, m.id, "unexpected method in connection state running");
         s->chan = chan_new(c, n);
         if (!s->chan) return conn_fail(c, 541, m.id, "out of memory");
+        chan_set_store(s->chan, persist_store(c->b)); /* confirms and -oks after commit */
         s->state = CH_OPEN;
         c->n_open++;
         memset(&m, 0, sizeof(m));

@@ -3,7 +3,7 @@
 # seam: conn_*, user_*), so no wr_broker.
 if(TARGET wr_core AND TARGET wr_proto AND TARGET wr_storage)
   wr_unit_test(test_channel LIBS wr_core wr_storage wr_proto wr_util)
-  foreach(f channel exchange queue basic confirm tx reply)
+  foreach(f channel exchange queue basic confirm tx reply defer)
     target_sources(test_channel PRIVATE ${CMAKE_SOURCE_DIR}/broker/amqp/${f}.c)
   endforeach()
 endif()
