@@ -65,6 +65,7 @@ struct wr_broker {
     struct store *store; /* broker/persist.h: the node's store, NULL without data dir */
     bool store_blocked;  /* publishers blocked because store writes fail */
     bool store_probe;    /* a probe commit is out while blocked */
+    bool store_closing;  /* persist_close wrote the clean-stop record */
     void (*on_stopped)(void *ud);
     void *on_stopped_ud;
 };

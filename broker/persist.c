@@ -14,6 +14,7 @@
 #define PERSIST_VHOST 'V'
 #define PERSIST_QUEUE 'Q' /* vhost_store.c: value starts with the u64 BE store id */
 #define PERSIST_PROBE 'P'
+#define PERSIST_CLEAN 'C' /* "stop": written by a clean stop, deleted at boot */
 
 struct store *persist_store(const wr_broker *b)
 {
@@ -78,6 +79,17 @@ static int persist_rec_qid(void *ctx, uint64_t queue_id, uint64_t count)
     return store_purge_queue(p->s, queue_id) < 0 ? WR_ENOMEM : 0;
 }
 
+static int persist_rec_clean(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                             size_t vlen)
+{
+    (void)key;
+    (void)klen;
+    (void)val;
+    (void)vlen;
+    *(bool *)ctx = true;
+    return 0;
+}
+
 int persist_open(wr_broker *b, char *err, size_t errlen)
 {
     const char *dir = b->cfg->data_dir;
@@ -102,23 +114,31 @@ int persist_open(wr_broker *b, char *err, size_t errlen)
     b->store = s;
     persist_ids p = {.s = s};
     wr_map_init(&p.ids);
-    rc = store_iter_defs(s, PERSIST_VHOST, persist_rec_vhost, b);
+    /* after a crash a delivery's mark may not have been committed: every
+     * recovered message then comes back redelivered (RabbitMQ does so) */
+    bool clean = false;
+    rc = store_iter_defs(s, PERSIST_CLEAN, persist_rec_clean, &clean);
+    if (rc == 0 && clean) rc = store_del_def(s, PERSIST_CLEAN, "stop", 4);
+    if (rc == 0) rc = store_iter_defs(s, PERSIST_VHOST, persist_rec_vhost, b);
     if (rc == 0) rc = store_iter_defs(s, PERSIST_QUEUE, persist_rec_qdef, &p);
     if (rc == 0) rc = store_iter_queue_ids(s, persist_rec_qid, &p);
     for (size_t i = 0; rc == 0 && wr_map_next(&b->vhosts, &i, &k, &kl, &v);) {
         vhost_store_attach(v, s);
         persist_put_vhost(b, vhost_name(v));
-        rc = vhost_store_recover(v);
+        rc = vhost_store_recover_ex(v, !clean);
     }
     wr_map_free(&p.ids);
     if (rc < 0) {
         snprintf(err, errlen, "recovery from %s failed: %s", path, wr_strerror(rc));
+        b->store_closing = true; /* not a clean stop: keep the crash state */
         persist_close(b);
         return rc;
     }
     if (p.orphans)
         wr_warn("store: dropped %llu stored messages of deleted queues",
                 (unsigned long long)p.orphans);
+    if (!clean && (p.queues || p.messages))
+        wr_info("the node was not stopped cleanly: recovered messages are marked redelivered");
     wr_info("recovered %llu queues, %llu messages in %llu ms", (unsigned long long)p.queues,
             (unsigned long long)p.messages, (unsigned long long)((uv_hrtime() - t0) / 1000000u));
     return 0;
@@ -182,6 +202,11 @@ void persist_close(wr_broker *b)
     struct store *s = b->store;
     if (!s) return;
     for (size_t i = 0; wr_map_next(&b->vhosts, &i, &k, &kl, &v);) vhost_store_attach(v, NULL);
+    static const uint8_t one = 1;
+    if (!b->store_closing) {
+        b->store_closing = true;
+        (void)store_put_def(s, PERSIST_CLEAN, "stop", 4, &one, 1); /* written by the flush */
+    }
     store_stats st;
     store_get_stats(s, &st);
     if (store_close(s) < 0) {

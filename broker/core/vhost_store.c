@@ -371,6 +371,7 @@ static int vs__rec_binding(void *ctx, const uint8_t *key, size_t klen, const uin
 typedef struct vs_qrec {
     wr_queue *q;
     int err;
+    bool all_redelivered;
 } vs_qrec;
 
 static int vs__rec_msg(void *ctx, uint64_t seq, uint64_t msg_id, uint8_t flags, const uint8_t *rec,
@@ -396,7 +397,7 @@ static int vs__rec_msg(void *ctx, uint64_t seq, uint64_t msg_id, uint8_t flags, 
     m->body_filled = len - o;
     m->id = msg_id; /* the stored record is shared by every queue holding it */
     m->stored = true;
-    int rc = queue_recover(r->q, m, seq, (flags & STORE_F_DELIVERED) != 0);
+    int rc = queue_recover(r->q, m, seq, r->all_redelivered || (flags & STORE_F_DELIVERED) != 0);
     msg_unref(m);
     if (rc < 0) return r->err = rc;
     return 0;
@@ -421,6 +422,11 @@ static int vs__known_exchanges(vs_rec *r)
 
 int vhost_store_recover(wr_vhost *v)
 {
+    return vhost_store_recover_ex(v, false);
+}
+
+int vhost_store_recover_ex(wr_vhost *v, bool all_redelivered)
+{
     struct store *s = vhost__store(v);
     if (!s) return 0;
     vs_rec r = {.v = v, .s = s};
@@ -436,7 +442,7 @@ int vhost_store_recover(wr_vhost *v)
     if (rc == 0) rc = store_iter_defs(s, VS_QUEUE, vs__rec_queue, &r);
     if (rc == 0) rc = store_iter_defs(s, VS_BINDING, vs__rec_binding, &r);
     for (size_t i = 0; rc == 0 && wr_map_next(&r.qids, &i, &k, &kl, &val);) {
-        vs_qrec qr = {.q = val};
+        vs_qrec qr = {.q = val, .all_redelivered = all_redelivered};
         rc = store_iter_queue(s, queue_store_id(val), 0, 0, vs__rec_msg, &qr);
     }
     wr_map_free(&r.xids);

@@ -13,6 +13,7 @@
 #ifndef WR_VHOST_STORE_H
 #define WR_VHOST_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "broker/core/vhost.h"
@@ -28,6 +29,11 @@ void vhost_store_attach(wr_vhost *v, struct store *s);
  * committed data (boot, before any client). Definitions that cannot be
  * applied are dropped with a warning. Returns 0 or WR_ESTORE / WR_ENOMEM. */
 int vhost_store_recover(wr_vhost *v);
+
+/* As vhost_store_recover; all_redelivered (the node was not stopped
+ * cleanly, so delivered marks may be missing) recovers every message with
+ * redelivered set, as RabbitMQ does after a crash. */
+int vhost_store_recover_ex(wr_vhost *v, bool all_redelivered);
 
 /* Binding changes made by the channel: exch_bind / exch_unbind plus the
  * definition when both ends are durable. Same returns as exch_bind /
