@@ -223,7 +223,9 @@ void persist_close(wr_broker *b)
         return;
     }
     b->store = NULL;
-    wr_info("store closed (%llu batches committed, %llu operations, %llu failed)",
-            (unsigned long long)st.commits, (unsigned long long)st.ops,
-            (unsigned long long)st.failed);
+    wr_info("store closed: %llu batches committed (%llu transactions, one fsync each), %llu "
+            "operations (%.1f per batch), %llu commit callbacks, %llu failed",
+            (unsigned long long)st.commits, (unsigned long long)st.txns, (unsigned long long)st.ops,
+            st.commits ? (double)st.ops / (double)st.commits : 0.0,
+            (unsigned long long)st.callbacks, (unsigned long long)st.failed);
 }
