@@ -125,9 +125,9 @@ void conn_close_with(wr_conn *c, const wr_amqp_error *e)
      * or the output flush), never inside this call */
 }
 
-/* An error on the connection. Running (or closing): connection.close.
- * During the handshake RabbitMQ closes the socket without a word, except
- * for the cases handled at their call sites (login refused, not_allowed). */
+/* An error on the connection. Opening or running: connection.close. Before
+ * tune-ok RabbitMQ closes the socket without a word, except for the cases
+ * handled at their call sites (login refused). */
 static int conn_fail(wr_conn *c, uint16_t code, uint32_t mid, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -143,7 +143,9 @@ static int conn_fail(wr_conn *c, uint16_t code, uint32_t mid, const char *fmt, .
     va_start(ap, fmt);
     vsnprintf(e.text + n, sizeof(e.text) - (size_t)n, fmt, ap);
     va_end(ap);
-    if (c->state == CONN_RUNNING) {
+    if (c->state == CONN_RUNNING || c->state == CONN_OPENING) {
+        /* after tune-ok RabbitMQ answers errors with connection.close (3.10.8:
+         * "unexpected method in connection state opening" is a 504) */
         conn_close_with(c, &e);
     } else if (c->state < CONN_RUNNING) {
         wr_error("closing AMQP connection (%s) during handshake:\n%s", c->name, e.text);
