@@ -7,6 +7,7 @@
 #include "broker/amqp/chan_int.h"
 #include "broker/auth/user.h"
 #include "broker/core/route.h"
+#include "broker/proto/ftable.h"
 #include "broker/net/conn.h"
 #include "broker/util/wr_log.h"
 
@@ -483,13 +484,95 @@ int chan__record_get(wr_chan *ch, wr_queue *q, const queue_got *g, bool no_ack)
     return rc;
 }
 
+/* ---- sender-selected distribution (CC / BCC headers) ---- */
+
+/* Adds q to the set (linear: the CC/BCC path is rare and small). */
+static int chan__ssd_add(void ***set, uint32_t *n, uint32_t *cap, void *q)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if ((*set)[i] == q) return 0;
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        void **ns = realloc(*set, nc * sizeof(*ns));
+        if (!ns) return WR_ENOMEM;
+        *set = ns;
+        *cap = nc;
+    }
+    (*set)[(*n)++] = q;
+    return 0;
+}
+
+/* Routes one key into the set: the default exchange names a queue, any
+ * other exchange routes through its bindings. */
+static int chan__ssd_route(wr_chan *ch, wr_exchange *ex, bool dflt, wr_bytes rk, wr_bytes headers,
+                           void ***set, uint32_t *n, uint32_t *cap)
+{
+    int rc;
+    if (dflt) {
+        wr_queue *q = vhost_queue(ch->vhost, rk);
+        return q ? chan__ssd_add(set, n, cap, q) : 0;
+    }
+    if ((rc = route_message(ex, rk, headers, &ch->route)) < 0) return rc;
+    for (uint32_t i = 0; i < ch->route.n_queues; i++)
+        if ((rc = chan__ssd_add(set, n, cap, ch->route.queues[i])) < 0) return rc;
+    return 0;
+}
+
+/* Routes every longstr routing key of a CC or BCC header array. */
+static int chan__ssd_keys(wr_chan *ch, wr_exchange *ex, bool dflt, const ftable_value *arr,
+                          wr_bytes headers, void ***set, uint32_t *n, uint32_t *cap)
+{
+    ftable_iter it;
+    ftable_value v;
+    int r, rc;
+    if (arr->type != 'A') return 0;
+    ftable_iter_init(&it, arr->v.array);
+    while ((r = ftable_array_next(&it, &v)) > 0)
+        if (v.type == 'S' &&
+            (rc = chan__ssd_route(ch, ex, dflt, v.v.str, headers, set, n, cap)) < 0)
+            return rc;
+    return r < 0 ? WR_EMALFORMED : 0;
+}
+
+/* A copy of msg without the BCC header (RabbitMQ strips it before delivery).
+ * Returns NULL on ENOMEM. */
+static wr_msg *chan__strip_bcc(const wr_msg *msg)
+{
+    amqp091_basic_properties p = msg->props;
+    wr_buf hb, pb;
+    ftable_iter it;
+    wr_bytes k;
+    ftable_value v;
+    wr_msg *out = NULL;
+    int r;
+
+    wr_buf_init(&hb);
+    wr_buf_init(&pb);
+    ftable_iter_init(&it, msg->props.headers);
+    while ((r = ftable_next(&it, &k, &v)) > 0) {
+        if (k.len == 3 && !memcmp(k.ptr, "BCC", 3)) continue;
+        if (ftable_put_value(&hb, k.ptr, k.len, &v) < 0) goto out;
+    }
+    if (r < 0) goto out;
+    p.headers.ptr = hb.data;
+    p.headers.len = (uint32_t)hb.len;
+    if (amqp091_encode_basic_properties(&pb, &p) < 0) goto out;
+    out = msg_clone_with(msg, msg->exchange, msg->routing_key, pb.data, (uint32_t)pb.len);
+    if (out) out->persistent = msg->persistent;
+out:
+    wr_buf_free(&hb);
+    wr_buf_free(&pb);
+    return out;
+}
+
 int chan__route(wr_chan *ch, wr_exchange *ex, bool mandatory, wr_msg *msg)
 {
     bool confirm = ch->mode == CHAN_MODE_CONFIRM;
     uint64_t seq = confirm ? chan__confirm_next(ch) : 0;
     bool rejected = false, wait_store = false;
     int rc = 0;
-    uint32_t n = 0;
+    uint32_t n = 0, ssd_cap = 0;
+    void **ssd = NULL; /* CC/BCC destinations */
     if (msg->exchange.len == 0 && chan__is_reply_name(msg->routing_key)) {
         /* direct reply-to: not a queue, so mandatory still returns it */
         wr_chan *dst = chan__reply_lookup(msg->routing_key);
@@ -499,7 +582,29 @@ int chan__route(wr_chan *ch, wr_exchange *ex, bool mandatory, wr_msg *msg)
     }
     void **qs = NULL;
     wr_queue *direct = NULL;
-    if (ex && msg->exchange.len == 0) {
+    ftable_value cc, bcc;
+    bool has_cc = msg->props.headers.len && ftable_get(msg->props.headers, "CC", &cc) == 0;
+    bool has_bcc = msg->props.headers.len && ftable_get(msg->props.headers, "BCC", &bcc) == 0;
+    if (ex && (has_cc || has_bcc)) {
+        bool dflt = msg->exchange.len == 0;
+        rc =
+            chan__ssd_route(ch, ex, dflt, msg->routing_key, msg->props.headers, &ssd, &n, &ssd_cap);
+        if (rc == 0 && has_cc)
+            rc = chan__ssd_keys(ch, ex, dflt, &cc, msg->props.headers, &ssd, &n, &ssd_cap);
+        if (rc == 0 && has_bcc)
+            rc = chan__ssd_keys(ch, ex, dflt, &bcc, msg->props.headers, &ssd, &n, &ssd_cap);
+        if (rc < 0) goto out;
+        if (has_bcc && n) {
+            wr_msg *stripped = chan__strip_bcc(msg);
+            if (!stripped) {
+                rc = WR_ENOMEM;
+                goto out;
+            }
+            msg_unref(msg);
+            msg = stripped;
+        }
+        qs = ssd;
+    } else if (ex && msg->exchange.len == 0) {
         /* the default exchange: implicitly bound to every queue by name */
         direct = vhost_queue(ch->vhost, msg->routing_key);
         qs = (void **)&direct;
@@ -530,6 +635,7 @@ out:
         else
             chan__confirm_done(ch, seq, true);
     }
+    free(ssd);
     msg_unref(msg);
     return rc;
 }
