@@ -66,6 +66,9 @@ struct wr_broker {
     bool store_blocked;  /* publishers blocked because store writes fail */
     bool store_probe;    /* a probe commit is out while blocked */
     bool store_closing;  /* persist_close wrote the clean-stop record */
+    bool disk_low;       /* free space below disk_free_limit (persist_tick) */
+    bool disk_checked;
+    uint32_t disk_ticks;
     void (*on_stopped)(void *ud);
     void *on_stopped_ud;
 };
