@@ -28,6 +28,8 @@ typedef struct wr_msg {
     int64_t enqueued_ms;   /* set by the first queue_publish (vhost clock), INT64_MIN before: every
                               queue computes expiry from it, also after a requeue */
     bool stored;           /* record written to the store (once, whatever the number of queues) */
+    uint64_t store_seq;    /* vhost_store's write sequence of the record (0: known committed, e.g.
+                              read back from the store); queues page out committed ones only */
 } wr_msg;
 
 /* Allocates a message with room for body_len body bytes (body_filled = 0),

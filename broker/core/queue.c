@@ -6,20 +6,31 @@
 
 #include "broker/core/queue_int.h"
 #include "broker/core/vhost.h"
+#include "broker/util/wr_log.h"
 
 #define Q__TAG_MAX 256
 
+#define QE_REDELIVERED 0x01u
+#define QE_PAGED       0x02u /* body not in memory: id is valid, msg is not */
+
 typedef struct q_ent {
-    wr_msg *msg; /* the queue's reference */
+    union {
+        wr_msg *msg; /* the queue's reference (not paged) */
+        uint64_t id; /* store message id (QE_PAGED) */
+    };
     uint64_t qpos;
-    int64_t exp; /* absolute expiry (vhost clock), -1 none */
-    bool redelivered;
+    int64_t exp;   /* absolute expiry (vhost clock), -1 none */
+    uint32_t size; /* body bytes (for ready_bytes / mem_bytes) */
+    uint8_t flags; /* QE_* */
 } q_ent;
 
-/* Ring of entries in ascending qpos order. */
+/* Ring of entries in ascending qpos order. The first `scanned` entries have
+ * been looked at by the pager (in the head window, paged, or never
+ * pageable); it continues from there. */
 typedef struct q_ring {
     q_ent *a;
     uint32_t cap, head, len;
+    uint32_t scanned;
 } q_ring;
 
 struct wr_consumer {
@@ -45,6 +56,9 @@ struct wr_queue {
     uint32_t n_levels;
     uint32_t ready;
     uint64_t ready_bytes;
+    uint32_t mem_ready;   /* ready entries with their body in memory */
+    uint64_t mem_bytes;   /* their body bytes */
+    bool page_err_logged; /* one warning per queue for store read errors */
     uint32_t unacked;
     uint64_t next_qpos;
     wr_consumer **cons; /* sorted by priority (desc); SAC: registration order */
@@ -62,6 +76,16 @@ struct wr_queue {
 static inline bool q__stored(const wr_queue *q, const wr_msg *m)
 {
     return q->sops && q->durable && m->persistent;
+}
+
+static inline bool q__ent_stored(const wr_queue *q, const q_ent *e)
+{
+    return (e->flags & QE_PAGED) ? true : q__stored(q, e->msg);
+}
+
+static inline uint32_t q__size32(uint64_t n)
+{
+    return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
 static inline void q__settle(wr_queue *q, const wr_msg *m, uint64_t qpos)
@@ -110,6 +134,17 @@ static int ring_push_back(q_ring *r, const q_ent *e)
     return 0;
 }
 
+/* Releases the array of an emptied ring that grew large (a drained
+ * backlog must not keep its index memory). */
+static void ring_shrink_if_empty(q_ring *r)
+{
+    if (r->len == 0 && r->cap > 1024) {
+        free(r->a);
+        r->a = NULL;
+        r->cap = r->head = r->scanned = 0;
+    }
+}
+
 /* Inserts keeping ascending qpos (requeue: usually at the front). */
 static int ring_insert_sorted(q_ring *r, const q_ent *e)
 {
@@ -118,6 +153,7 @@ static int ring_insert_sorted(q_ring *r, const q_ent *e)
         r->head = (r->head + r->cap - 1) & (r->cap - 1);
         r->a[r->head] = *e;
         r->len++;
+        if (r->scanned) r->scanned++;
         return 0;
     }
     uint32_t lo = 0, hi = r->len; /* first index with qpos > e->qpos */
@@ -131,6 +167,7 @@ static int ring_insert_sorted(q_ring *r, const q_ent *e)
     for (uint32_t i = r->len; i > lo; i--) *ring_at(r, i) = *ring_at(r, i - 1);
     *ring_at(r, lo) = *e;
     r->len++;
+    if (lo < r->scanned) r->scanned++;
     return 0;
 }
 
@@ -139,6 +176,7 @@ static void ring_pop_front(q_ring *r, q_ent *out)
     *out = r->a[r->head];
     r->head = (r->head + 1) & (r->cap - 1);
     r->len--;
+    if (r->scanned) r->scanned--;
 }
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -170,14 +208,124 @@ static int64_t q__expiry(wr_queue *q, wr_msg *m)
 static void q__unready(wr_queue *q, const q_ent *e)
 {
     q->ready--;
-    q->ready_bytes -= e->msg->body_len;
+    q->ready_bytes -= e->size;
+    if (!(e->flags & QE_PAGED)) {
+        q->mem_ready--;
+        q->mem_bytes -= e->size;
+    }
 }
 
+/* Counts a new ready entry. */
+static void q__readied(wr_queue *q, const q_ent *e)
+{
+    q->ready++;
+    q->ready_bytes += e->size;
+    if (!(e->flags & QE_PAGED)) {
+        q->mem_ready++;
+        q->mem_bytes += e->size;
+    }
+}
+
+static void q__page_err(wr_queue *q, int rc)
+{
+    if (q->page_err_logged) return;
+    q->page_err_logged = true;
+    wr_error("queue '%s': reading paged-out messages back failed: %s", q->name, wr_strerror(rc));
+}
+
+/* Reads back the paged-out entries among the first QUEUE_PAGE_WINDOW of r
+ * (one store read). Entries whose record is missing stay paged. */
+static int q__page_in(wr_queue *q, q_ring *r)
+{
+    uint64_t ids[QUEUE_PAGE_WINDOW];
+    uint32_t at[QUEUE_PAGE_WINDOW];
+    wr_msg *ms[QUEUE_PAGE_WINDOW];
+    size_t n = 0;
+    for (uint32_t i = 0; i < r->len && i < QUEUE_PAGE_WINDOW; i++) {
+        q_ent *e = ring_at(r, i);
+        if (!(e->flags & QE_PAGED)) continue;
+        ids[n] = e->id;
+        at[n++] = i;
+    }
+    if (n == 0 || !q->sops || !q->sops->load) return 0;
+    int rc = q->sops->load(q->sctx, ids, n, ms);
+    if (rc < 0) {
+        q__page_err(q, rc);
+        return rc;
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (!ms[j]) continue;
+        q_ent *e = ring_at(r, at[j]);
+        e->msg = ms[j]; /* the load's reference becomes the queue's */
+        e->flags &= (uint8_t)~QE_PAGED;
+        q->mem_ready++;
+        q->mem_bytes += e->size;
+    }
+    return 0;
+}
+
+/* Makes sure the head entry of r is in memory. A paged entry whose record
+ * is gone is dropped (settled) with a warning. Returns false when the head
+ * cannot be read now (store error) or r became empty. */
+static bool q__head_loaded(wr_queue *q, q_ring *r)
+{
+    while (r->len && (r->a[r->head].flags & QE_PAGED)) {
+        if (q__page_in(q, r) < 0) return false;
+        q_ent *h = &r->a[r->head];
+        if (!(h->flags & QE_PAGED)) return true;
+        q_ent e;
+        ring_pop_front(r, &e);
+        q__unready(q, &e);
+        wr_warn("queue '%s': stored message %llu is missing; dropped", q->name,
+                (unsigned long long)e.id);
+        if (q->sops) q->sops->settle(q->sctx, q, e.qpos);
+    }
+    return r->len != 0;
+}
+
+/* Drops a popped entry (already unready); reason != NULL dead-letters it
+ * when the queue has a DLX (a paged entry is read back for that). */
 static void q__drop(wr_queue *q, q_ent *e, const char *reason)
 {
+    if (e->flags & QE_PAGED) {
+        wr_msg *m = NULL;
+        if (reason && q->cfg.has_dlx && q->sops && q->sops->load &&
+            q->sops->load(q->sctx, &e->id, 1, &m) == 0 && m)
+            queue__dead_letter(q, &q->cfg, m, reason);
+        msg_unref(m);
+        if (q->sops) q->sops->settle(q->sctx, q, e->qpos);
+        return;
+    }
     q__settle(q, e->msg, e->qpos);
     if (reason && q->cfg.has_dlx) queue__dead_letter(q, &q->cfg, e->msg, reason);
     msg_unref(e->msg);
+}
+
+/* Pages out committed persistent entries past the head window (see
+ * QUEUE_PAGE_WINDOW in queue.h). Cheap when nothing changed: it resumes at
+ * each ring's scan point and stops at the first uncommitted message. */
+static void q__page_out(wr_queue *q)
+{
+    if (!q->sops || !q->sops->committed || !q->sops->load || !q->durable || q->deleted) return;
+    if (!q->cfg.lazy && q->mem_bytes <= QUEUE_PAGE_MEM_BYTES) return;
+    for (uint32_t l = 0; l < q->n_levels; l++) {
+        q_ring *r = &q->levels[l];
+        uint32_t i = r->scanned;
+        if (i < QUEUE_PAGE_WINDOW) i = r->len < QUEUE_PAGE_WINDOW ? r->len : QUEUE_PAGE_WINDOW;
+        for (; i < r->len; i++) {
+            q_ent *e = ring_at(r, i);
+            if (e->flags & QE_PAGED) continue;
+            wr_msg *m = e->msg;
+            if (!m->persistent || !m->stored) continue; /* stays in memory */
+            if (!q->sops->committed(q->sctx, m)) break;
+            e->id = m->id;
+            e->flags |= QE_PAGED;
+            q->mem_ready--;
+            q->mem_bytes -= e->size;
+            msg_unref(m);
+        }
+        r->scanned = i;
+    }
 }
 
 /* Drops expired messages at the head of every level (dead-letter
@@ -203,8 +351,13 @@ static bool q__take(wr_queue *q, q_ent *out, int64_t *now)
     for (;;) {
         q_ring *r = q__head_ring(q);
         if (!r) return false;
+        if ((r->a[r->head].flags & QE_PAGED) && !q__head_loaded(q, r)) {
+            if (r->len) return false; /* store read error */
+            continue;
+        }
         ring_pop_front(r, out);
         q__unready(q, out);
+        ring_shrink_if_empty(r);
         if (out->exp >= 0) {
             if (*now < 0) *now = vhost_now_ms(q->vhost);
             /* strictly past: a TTL-0 message still goes to a consumer
@@ -224,8 +377,7 @@ static void q__put_back(wr_queue *q, const q_ent *e)
         msg_unref(e->msg); /* ENOMEM growing a ring that just shrank: cannot happen */
         return;
     }
-    q->ready++;
-    q->ready_bytes += e->msg->body_len;
+    q__readied(q, e);
 }
 
 static bool q__over_limit(const wr_queue *q, uint32_t extra_n, uint64_t extra_bytes)
@@ -295,14 +447,15 @@ static void q__dispatch(wr_queue *q)
             q__rotate(q, (uint32_t)ci);
             if (!no_ack) q->unacked++;
             /* c may be cancelled inside deliver: only the copies are used */
-            int rc = ops->deliver(ctx, q, e.msg, e.qpos, e.redelivered);
+            bool redel = (e.flags & QE_REDELIVERED) != 0;
+            int rc = ops->deliver(ctx, q, e.msg, e.qpos, redel);
             if (rc < 0) {
                 if (!no_ack) q->unacked--;
                 q__put_back(q, &e);
                 q->kick_again = false;
                 goto out;
             }
-            q__handed(q, e.msg, e.qpos, no_ack, e.redelivered);
+            q__handed(q, e.msg, e.qpos, no_ack, redel);
             msg_unref(e.msg);
         }
     } while (q->kick_again && !q->deleted);
@@ -350,11 +503,15 @@ static void q__drop_all_ready(wr_queue *q)
         while (r->len) {
             q_ent e;
             ring_pop_front(r, &e);
-            msg_unref(e.msg);
+            if (!(e.flags & QE_PAGED)) msg_unref(e.msg);
         }
+        r->scanned = 0;
+        ring_shrink_if_empty(r);
     }
     q->ready = 0;
     q->ready_bytes = 0;
+    q->mem_ready = 0;
+    q->mem_bytes = 0;
 }
 
 void queue__kill(wr_queue *q)
@@ -415,12 +572,14 @@ int queue_publish(wr_queue *q, wr_msg *msg)
             queue__dead_letter(q, &q->cfg, msg, "maxlen");
         return QUEUE_PUB_REJECTED;
     }
-    q_ent e = {.msg = msg, .qpos = q->next_qpos, .exp = q__expiry(q, msg), .redelivered = false};
+    q_ent e = {.msg = msg,
+               .qpos = q->next_qpos,
+               .exp = q__expiry(q, msg),
+               .size = q__size32(msg->body_len)};
     if (ring_push_back(q__level(q, msg), &e) < 0) return WR_ENOMEM;
     msg_ref(msg);
     q->next_qpos++;
-    q->ready++;
-    q->ready_bytes += msg->body_len;
+    q__readied(q, &e);
     /* recorded before any delivery so a settle always follows its enqueue */
     int res = QUEUE_PUB_OK;
     if (q__stored(q, msg) && q->sops->enqueue(q->sctx, q, msg, e.qpos)) res = QUEUE_PUB_STORING;
@@ -431,6 +590,7 @@ int queue_publish(wr_queue *q, wr_msg *msg)
             int64_t now = -1;
             q__drop_expired(q, &now);
         }
+        q__page_out(q);
     }
     return res;
 }
@@ -449,10 +609,11 @@ bool queue_get(wr_queue *q, bool no_ack, queue_got *out)
     q_ent e;
     if (!q__take(q, &e, &now)) return false;
     if (!no_ack) q->unacked++;
-    q__handed(q, e.msg, e.qpos, no_ack, e.redelivered);
+    bool redel = (e.flags & QE_REDELIVERED) != 0;
+    q__handed(q, e.msg, e.qpos, no_ack, redel);
     out->msg = e.msg; /* the queue's reference passes to the caller */
     out->qpos = e.qpos;
-    out->redelivered = e.redelivered;
+    out->redelivered = redel;
     out->remaining = q->ready;
     return true;
 }
@@ -467,11 +628,14 @@ void queue_requeue(wr_queue *q, uint64_t qpos, wr_msg *msg)
 {
     if (q->unacked) q->unacked--;
     if (q->deleted) return;
-    q_ent e = {.msg = msg, .qpos = qpos, .exp = q__expiry(q, msg), .redelivered = true};
+    q_ent e = {.msg = msg,
+               .qpos = qpos,
+               .exp = q__expiry(q, msg),
+               .size = q__size32(msg->body_len),
+               .flags = QE_REDELIVERED};
     if (ring_insert_sorted(q__level(q, msg), &e) < 0) return; /* lost on ENOMEM */
     msg_ref(msg);
-    q->ready++;
-    q->ready_bytes += msg->body_len;
+    q__readied(q, &e);
     q__enforce_limits(q);
     if (q->n_cons) q__dispatch(q);
 }
@@ -551,7 +715,7 @@ uint32_t queue_purge(wr_queue *q)
         for (uint32_t i = 0; i < q->n_levels; i++)
             for (uint32_t j = 0; j < q->levels[i].len; j++) {
                 q_ent *e = ring_at(&q->levels[i], j);
-                q__settle(q, e->msg, e->qpos);
+                if (q__ent_stored(q, e)) q->sops->settle(q->sctx, q, e->qpos);
             }
     q__drop_all_ready(q);
     return n;
@@ -620,13 +784,44 @@ void queue__set_store(wr_queue *q, const queue_store_ops *ops, void *ctx)
 
 int queue_recover(wr_queue *q, wr_msg *msg, uint64_t qpos, bool redelivered)
 {
-    q_ent e = {.msg = msg, .qpos = qpos, .exp = q__expiry(q, msg), .redelivered = redelivered};
+    q_ent e = {.msg = msg,
+               .qpos = qpos,
+               .exp = q__expiry(q, msg),
+               .size = q__size32(msg->body_len),
+               .flags = redelivered ? QE_REDELIVERED : 0};
     if (ring_insert_sorted(q__level(q, msg), &e) < 0) return WR_ENOMEM;
     msg_ref(msg);
-    q->ready++;
-    q->ready_bytes += msg->body_len;
+    q__readied(q, &e);
     if (qpos >= q->next_qpos) q->next_qpos = qpos + 1;
     return 0;
+}
+
+int queue_recover_paged(wr_queue *q, uint64_t msg_id, uint64_t qpos, bool redelivered,
+                        uint8_t priority, int64_t ttl_ms, uint64_t body_len)
+{
+    int64_t ttl = q->cfg.message_ttl;
+    if (ttl_ms >= 0 && (ttl < 0 || ttl_ms < ttl)) ttl = ttl_ms;
+    q_ent e = {.id = msg_id,
+               .qpos = qpos,
+               .exp = ttl < 0 ? -1 : vhost_now_ms(q->vhost) + ttl,
+               .size = q__size32(body_len),
+               .flags = (uint8_t)(QE_PAGED | (redelivered ? QE_REDELIVERED : 0))};
+    uint32_t p = priority < q->n_levels ? priority : q->n_levels - 1;
+    q_ring *r = &q->levels[p];
+    /* recovery comes in ascending qpos: append, and count it as scanned */
+    bool tail = r->len == 0 || ring_at(r, r->len - 1)->qpos < qpos;
+    bool all_scanned = r->scanned == r->len;
+    int rc = tail ? ring_push_back(r, &e) : ring_insert_sorted(r, &e);
+    if (rc < 0) return WR_ENOMEM;
+    if (tail && all_scanned) r->scanned = r->len;
+    q__readied(q, &e);
+    if (qpos >= q->next_qpos) q->next_qpos = qpos + 1;
+    return 0;
+}
+
+uint32_t queue_in_memory_count(const wr_queue *q)
+{
+    return q->mem_ready;
 }
 
 void queue_set_store_id(wr_queue *q, uint64_t id)
@@ -650,6 +845,7 @@ bool queue_tick(wr_queue *q, int64_t now_ms)
     if (q->ready) {
         int64_t now = now_ms;
         q__drop_expired(q, &now);
+        q__page_out(q);
     }
     return q->cfg.expires >= 0 && q->n_cons == 0 && now_ms - q->last_used_ms >= q->cfg.expires;
 }

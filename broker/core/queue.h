@@ -25,6 +25,7 @@
 #define WR_QUEUE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "broker/core/msg.h"
@@ -81,12 +82,41 @@ typedef struct queue_store_ops {
     void (*settle)(void *ctx, wr_queue *q, uint64_t qpos);
     /* A durable queue was deleted: drop everything stored for it. */
     void (*deleted)(void *ctx, wr_queue *q);
+    /* Paging (both may be NULL: the queue then keeps every message in
+     * memory). committed: true when m's record is committed, so the queue
+     * may drop its in-memory copy and read it back later by m->id. */
+    bool (*committed)(void *ctx, const wr_msg *m);
+    /* Reads n paged-out messages back in one store read: out[i] is a new
+     * reference for the caller, NULL when the record is missing. Returns 0
+     * or a negative WR_E* (then out[] is all NULL). */
+    int (*load)(void *ctx, const uint64_t *ids, size_t n, wr_msg **out);
 } queue_store_ops;
+
+/* Bounded memory (RabbitMQ lazy queues). A durable queue with store ops
+ * keeps only a head window of QUEUE_PAGE_WINDOW messages per priority level
+ * in memory and "pages out" the rest of its committed persistent messages
+ * (an entry then holds id, qpos, expiry and size: 32 bytes); they are read
+ * back QUEUE_PAGE_WINDOW at a time when they reach the head. Lazy queues
+ * (x-queue-mode=lazy) do it always; default-mode queues once their
+ * in-memory ready bodies exceed QUEUE_PAGE_MEM_BYTES. Transient messages
+ * always stay in memory. */
+#define QUEUE_PAGE_WINDOW    256u
+#define QUEUE_PAGE_MEM_BYTES ((uint64_t)64 << 20)
 
 /* Recovery: appends a stored message at qpos (ascending order, before any
  * consumer; takes its own reference; no store callback). Returns 0 or
  * WR_ENOMEM. Later publishes get qpos values above every recovered one. */
 int queue_recover(wr_queue *q, wr_msg *msg, uint64_t qpos, bool redelivered);
+
+/* Recovery without the body: appends the stored message msg_id at qpos as
+ * paged out (read back when it reaches the head). priority and ttl_ms
+ * (-1 none) come from its properties, body_len from the record. Returns 0
+ * or WR_ENOMEM. */
+int queue_recover_paged(wr_queue *q, uint64_t msg_id, uint64_t qpos, bool redelivered,
+                        uint8_t priority, int64_t ttl_ms, uint64_t body_len);
+
+/* Ready messages whose body is in memory (the rest are paged out). */
+uint32_t queue_in_memory_count(const wr_queue *q);
 
 /* Opaque id for the store (e.g. its queue key), 0 until set. */
 void queue_set_store_id(wr_queue *q, uint64_t id);

@@ -239,4 +239,6 @@ void queue__parse_args(wr_bytes args, queue_cfg *cfg)
     }
     if (ftable_get(args, "x-single-active-consumer", &v) == 0 && v.type == 't')
         cfg->single_active = v.v.b;
+    if (ftable_get(args, "x-queue-mode", &v) == 0 && v.type == 'S' && qa__str_is(&v, "lazy"))
+        cfg->lazy = true;
 }

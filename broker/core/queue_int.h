@@ -23,6 +23,7 @@ typedef struct queue_cfg {
     wr_bytes dlx, dlrk;   /* slices into the queue's argument copy */
     uint8_t max_priority; /* 0 = not a priority queue */
     bool single_active;
+    bool lazy; /* x-queue-mode=lazy */
 } queue_cfg;
 
 /* Fills *cfg from validated argument table content (slices point into args). */

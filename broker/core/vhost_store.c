@@ -2,6 +2,7 @@
  * (format in vhost_store.h). */
 #include "broker/core/vhost_store.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,92 @@ int vhost_unbind(wr_vhost *v, wr_exchange *src, wr_dest_kind k, void *dest, wr_b
     return rc;
 }
 
+/* ---- commit tracking (paging) ------------------------------------------- */
+
+/* Per store: which message records are committed, so queues may page them
+ * out (queue.h, QUEUE_PAGE_WINDOW). Records get a write sequence number
+ * (wr_msg.store_seq, node-wide and increasing); at most one store_commit
+ * request is outstanding per store, and its callback moves the committed
+ * mark to the sequence issued before the request, then asks again if more
+ * were written meanwhile: one callback per batch, not per message.
+ * Slots are static (no heap: a store's callbacks may run after every vhost
+ * detached, inside store_close); a slot is reused once no vhost and no
+ * outstanding commit refer to it. All fields but s/refs are touched on the
+ * store's loop thread only. */
+typedef struct vs_pager {
+    struct store *s; /* NULL: free slot */
+    uint32_t refs;   /* attached vhosts + outstanding commit */
+    bool waiting;    /* a commit request is outstanding */
+    uint64_t issued; /* last sequence handed out for this store */
+    uint64_t asked;  /* sequence covered by the outstanding request */
+    uint64_t durable;
+} vs_pager;
+
+#define VS_PAGERS 64
+static vs_pager vs__pagers[VS_PAGERS];
+static pthread_mutex_t vs__pager_mu = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uint64_t vs__next_seq = 1;
+
+/* Finds or takes the slot of s and references it; NULL when all are busy
+ * (then nothing is paged out for s). */
+static vs_pager *vs__pager_get(struct store *s)
+{
+    vs_pager *p = NULL, *fr = NULL;
+    pthread_mutex_lock(&vs__pager_mu);
+    for (size_t i = 0; i < VS_PAGERS && !p; i++) {
+        if (vs__pagers[i].s == s) p = &vs__pagers[i];
+        if (!vs__pagers[i].s && !fr) fr = &vs__pagers[i];
+    }
+    if (!p && fr) {
+        memset(fr, 0, sizeof(*fr));
+        fr->s = s;
+        p = fr;
+    }
+    if (p) p->refs++;
+    pthread_mutex_unlock(&vs__pager_mu);
+    return p;
+}
+
+static void vs__pager_put(vs_pager *p)
+{
+    pthread_mutex_lock(&vs__pager_mu);
+    if (p->refs && --p->refs == 0) p->s = NULL;
+    pthread_mutex_unlock(&vs__pager_mu);
+}
+
+static void vs__pager_ask(vs_pager *p);
+
+static void vs__pager_done(void *ctx, int status)
+{
+    vs_pager *p = ctx;
+    p->waiting = false;
+    /* a failed batch left its records off the disk: they stay in memory */
+    if (status == 0 && p->asked > p->durable) p->durable = p->asked;
+    if (p->refs > 1 && p->issued > p->asked) vs__pager_ask(p);
+    vs__pager_put(p);
+}
+
+/* Requests a commit point covering every record issued so far. */
+static void vs__pager_ask(vs_pager *p)
+{
+    if (p->waiting) return;
+    p->asked = p->issued;
+    pthread_mutex_lock(&vs__pager_mu);
+    p->refs++;
+    pthread_mutex_unlock(&vs__pager_mu);
+    if (store_commit(p->s, vs__pager_done, p) < 0) {
+        vs__pager_put(p);
+        return;
+    }
+    p->waiting = true;
+}
+
 /* ---- messages (queue_store_ops) ------------------------------------------- */
 
 static bool vs_enqueue(void *ctx, wr_queue *q, wr_msg *m, uint64_t qpos)
 {
-    struct store *s = ctx;
+    vs_pager *pg = ctx;
+    struct store *s = pg->s;
     if (!m->stored) {
         uint8_t h[1 + 255 + 1 + 255 + 4];
         size_t n = 0;
@@ -235,31 +317,114 @@ static bool vs_enqueue(void *ctx, wr_queue *q, wr_msg *m, uint64_t qpos)
         store_iov iov[3] = {{h, n}, {m->props_raw, m->props_len}, {m->body, (size_t)m->body_len}};
         if (store_put_msgv(s, m->id, iov, 3) < 0) return false;
         m->stored = true;
+        m->store_seq = atomic_fetch_add_explicit(&vs__next_seq, 1, memory_order_relaxed);
+        pg->issued = m->store_seq;
+        vs__pager_ask(pg);
     }
     return store_enqueue(s, queue_store_id(q), qpos, m->id, 0) == 0;
 }
 
 static void vs_delivered(void *ctx, wr_queue *q, uint64_t qpos)
 {
-    store_mark_delivered(ctx, queue_store_id(q), qpos);
+    vs_pager *pg = ctx;
+    store_mark_delivered(pg->s, queue_store_id(q), qpos);
 }
 
 static void vs_settle(void *ctx, wr_queue *q, uint64_t qpos)
 {
-    store_ack(ctx, queue_store_id(q), qpos);
+    vs_pager *pg = ctx;
+    store_ack(pg->s, queue_store_id(q), qpos);
 }
 
 static void vs_deleted(void *ctx, wr_queue *q)
 {
-    store_purge_queue(ctx, queue_store_id(q));
+    vs_pager *pg = ctx;
+    store_purge_queue(pg->s, queue_store_id(q));
 }
 
-static const queue_store_ops vs_ops = {vs_enqueue, vs_delivered, vs_settle, vs_deleted};
+static bool vs_committed(void *ctx, const wr_msg *m)
+{
+    const vs_pager *pg = ctx;
+    return m->stored && m->store_seq <= pg->durable;
+}
+
+/* Builds a message from a stored record (format in vhost_store.h); NULL
+ * when malformed or on ENOMEM. */
+static wr_msg *vs__msg_from_rec(uint64_t msg_id, const uint8_t *rec, size_t len)
+{
+    if (!rec || len < 6) return NULL;
+    size_t o = 1u + rec[0];
+    if (o + 1 > len) return NULL;
+    wr_bytes ex = {rec + 1, rec[0]};
+    wr_bytes rk = {rec + o + 1, rec[o]};
+    o += 1u + rec[o];
+    if (o + 4 > len) return NULL;
+    uint32_t pl = get_u32(rec + o);
+    o += 4;
+    if (pl > len - o) return NULL;
+    const uint8_t *props = rec + o;
+    o += pl;
+    wr_msg *m = msg_new(ex, rk, props, pl, len - o);
+    if (!m) return NULL;
+    memcpy(m->body, rec + o, len - o);
+    m->body_filled = len - o;
+    m->id = msg_id; /* the stored record is shared by every queue holding it */
+    m->stored = true;
+    m->store_seq = 0; /* read back: committed */
+    return m;
+}
+
+typedef struct vs_loadctx {
+    wr_msg **out;
+} vs_loadctx;
+
+static void vs__load_one(void *ctx, size_t i, const uint8_t *rec, size_t len)
+{
+    vs_loadctx *l = ctx;
+    l->out[i] = vs__msg_from_rec(0, rec, len);
+}
+
+static int vs_load(void *ctx, const uint64_t *ids, size_t n, wr_msg **out)
+{
+    vs_pager *pg = ctx;
+    for (size_t i = 0; i < n; i++) out[i] = NULL;
+    vs_loadctx l = {out};
+    int rc = store_read_msgs(pg->s, ids, n, vs__load_one, &l);
+    if (rc < 0) {
+        for (size_t i = 0; i < n; i++) {
+            msg_unref(out[i]);
+            out[i] = NULL;
+        }
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (out[i]) out[i]->id = ids[i];
+    return 0;
+}
+
+static const queue_store_ops vs_ops = {vs_enqueue, vs_delivered, vs_settle,
+                                       vs_deleted, vs_committed, vs_load};
 
 void vhost_store_attach(wr_vhost *v, struct store *s)
 {
+    struct store *old = vhost__store(v);
+    vs_pager *pg = NULL;
+    if (s) {
+        pg = vs__pager_get(s);
+        if (!pg)
+            wr_warn("store: too many stores in one process; vhost '%s' cannot attach one",
+                    vhost_name(v));
+    }
+    if (old) {
+        vs_pager *op = vs__pager_get(old); /* the slot exists: drop our lookup and the attach ref */
+        if (op) {
+            vs__pager_put(op);
+            vs__pager_put(op);
+        }
+    }
+    if (!pg) s = NULL;
     vhost__set_store(v, s);
-    vhost_set_store_ops(v, s ? &vs_ops : NULL, s);
+    vhost_set_store_ops(v, pg ? &vs_ops : NULL, pg);
     if (s) msg_set_next_id(store_last_msg_id(s) + 1);
 }
 
@@ -379,26 +544,24 @@ static int vs__rec_msg(void *ctx, uint64_t seq, uint64_t msg_id, uint8_t flags, 
 {
     vs_qrec *r = ctx;
     if (!rec || len < 6) return 0;
-    size_t o = 0;
-    wr_bytes ex = {rec + 1, rec[0]};
-    o = 1u + rec[0];
+    /* only the header is parsed: the body stays on disk (paged out) */
+    size_t o = 1u + rec[0];
     if (o + 1 > len) return 0;
-    wr_bytes rk = {rec + o + 1, rec[o]};
     o += 1u + rec[o];
     if (o + 4 > len) return 0;
     uint32_t pl = get_u32(rec + o);
     o += 4;
     if (pl > len - o) return 0;
-    const uint8_t *props = rec + o;
-    o += pl;
-    wr_msg *m = msg_new(ex, rk, props, pl, len - o);
-    if (!m) return 0;
-    memcpy(m->body, rec + o, len - o);
-    m->body_filled = len - o;
-    m->id = msg_id; /* the stored record is shared by every queue holding it */
-    m->stored = true;
-    int rc = queue_recover(r->q, m, seq, r->all_redelivered || (flags & STORE_F_DELIVERED) != 0);
-    msg_unref(m);
+    amqp091_basic_properties p;
+    if (amqp091_decode_basic_properties(rec + o, pl, &p) < 0) return 0;
+    uint8_t prio = (p.flags & AMQP091_BASIC_PRIORITY_FLAG) ? p.priority : 0;
+    int64_t ttl = -1;
+    wr_amqp_error e;
+    if ((p.flags & AMQP091_BASIC_EXPIRATION_FLAG) &&
+        msg_check_expiration(p.expiration, &ttl, 0, &e) < 0)
+        ttl = -1;
+    bool redel = r->all_redelivered || (flags & STORE_F_DELIVERED) != 0;
+    int rc = queue_recover_paged(r->q, msg_id, seq, redel, prio, ttl, len - o - pl);
     if (rc < 0) return r->err = rc;
     return 0;
 }

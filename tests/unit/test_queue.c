@@ -1113,7 +1113,7 @@ static void fs_deleted(void *ctx, wr_queue *q)
     s->deleted++;
 }
 
-static const queue_store_ops fs_ops = {fs_enqueue, fs_delivered, fs_settle, fs_deleted};
+static const queue_store_ops fs_ops = {fs_enqueue, fs_delivered, fs_settle, fs_deleted, NULL, NULL};
 
 static wr_msg *persistent(const char *body)
 {
