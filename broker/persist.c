@@ -91,6 +91,25 @@ static int persist_rec_clean(void *ctx, const uint8_t *key, size_t klen, const u
     return 0;
 }
 
+static void persist_synced(void *ctx, int status)
+{
+    *(int *)ctx = status;
+}
+
+/* Boot: waits for the recovery's writes (the clean-stop record's removal,
+ * dropped orphans, rewritten definitions) to be on disk before anyone
+ * connects, so a crash right after boot is still seen as one. Runs the loop,
+ * which holds only the store's handles yet. */
+static int persist_sync(wr_broker *b)
+{
+    int status = 1;
+    int rc = store_commit(b->store, persist_synced, &status);
+    if (rc < 0) return rc;
+    store_flush(b->store);
+    while (status == 1) uv_run(b->loop, UV_RUN_ONCE);
+    return status;
+}
+
 int persist_open(wr_broker *b, char *err, size_t errlen)
 {
     const char *dir = b->cfg->data_dir;
@@ -129,6 +148,7 @@ int persist_open(wr_broker *b, char *err, size_t errlen)
         rc = vhost_store_recover_ex(v, !clean);
     }
     wr_map_free(&p.ids);
+    if (rc == 0) rc = persist_sync(b);
     if (rc < 0) {
         snprintf(err, errlen, "recovery from %s failed: %s", path, wr_strerror(rc));
         b->store_closing = true; /* not a clean stop: keep the crash state */
