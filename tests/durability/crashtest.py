@@ -11,6 +11,8 @@ round's queue and check:
   recovered-unconfirmed ids in flight at the kill that came back (allowed)
   out-of-order          ids of one publisher that came back before an earlier one (must be 0)
   corrupt / unknown     bodies that are not what was published             (must be 0)
+Every round (unless --no-declare) also declares durable queues and binds them, one round trip
+at a time: each whose declare-ok and bind-ok came back must exist, bound, after the restart.
 Even rounds (unless --no-consume) also run a consumer with manual acks during publishing:
 an id it received and acked may stay away; one it received but had not acked must come back,
 redelivered. Prints one line per round and a total; exits 1 on any failure, 2 if nothing was confirmed.
@@ -262,6 +264,75 @@ class Consumer(threading.Thread):
                 pass
 
 
+class Declarer(threading.Thread):
+    """Declares durable queues (with an argument) and binds each to amq.direct, one round trip
+    at a time, while the publishers run: every queue whose declare-ok and bind-ok came back
+    before the kill must exist afterwards, bound."""
+
+    def __init__(self, node, prefix, killing):
+        super().__init__(daemon=True)
+        self.node, self.prefix, self.killing = node, prefix, killing
+        self.tried = []      # names sent
+        self.ok = []         # names whose declare-ok and bind-ok both came back
+        self.error = None
+
+    def run(self):
+        from harness import wire
+        try:
+            conn = wire.Conn(self.node, timeout=10)
+            conn.open()
+            conn.channel(1)
+            i = 0
+            while not self.killing.is_set():
+                name = "%s-%d" % (self.prefix, i)
+                self.tried.append(name)
+                conn.rpc(1, "queue.declare", queue=name, durable=True,
+                         arguments={"x-max-length": ("I", 1000000 + i)})
+                conn.rpc(1, "queue.bind", queue=name, exchange="amq.direct", routing_key=name)
+                self.ok.append(name)
+                i += 1
+        except Exception as e:
+            if not self.killing.is_set():
+                self.error = repr(e)
+
+    def check(self, node):
+        """After the restart: (lost, present-unconfirmed); deletes every queue it made."""
+        from harness import wire
+        conn = wire.Conn(node, timeout=30)
+        conn.open()
+        ch = 1
+        conn.channel(ch)
+        ok = set(self.ok)
+        confirming = set()
+        lost = 0
+        extra = 0
+        for name in self.tried:
+            conn.send_method(ch, "queue.declare", queue=name, durable=True,
+                             arguments={"x-max-length": ("I", 1000000 + int(name.rsplit("-", 1)[1]))},
+                             passive=True)
+            f = conn.next_method(timeout=30)
+            if f.name == "channel.close":
+                conn.send_method(ch, "channel.close-ok")
+                ch += 1
+                conn.channel(ch)
+                lost += name in ok
+                continue
+            extra += name not in ok
+            # still bound: a message to amq.direct with its name as key is routed
+            if ch not in confirming:
+                conn.rpc(ch, "confirm.select")
+                confirming.add(ch)
+            conn.publish(ch, b"b", exchange="amq.direct", routing_key=name, mandatory=True)
+            f = conn.next_method(timeout=30)
+            if f.name == "basic.return":
+                conn.read_content(timeout=30)
+                f = conn.next_method(timeout=30)
+                lost += name in ok
+            conn.rpc(ch, "queue.delete", queue=name)
+        conn.close()
+        return lost, extra
+
+
 def drain(node, queue, expect_size):
     """Consume everything in queue (auto-ack); returns [(pub, seq, redelivered, ok_body)]."""
     from harness import wire
@@ -330,7 +401,7 @@ def run(args, log=print):
     from node import Node
     rng = random.Random(args.seed)
     node = Node(rabbit=(os.environ.get("WARREN_TARGET", "warren") == "rabbitmq"))
-    tot = dict(published=0, confirmed=0, lost=0, duplicates=0, bad_duplicates=0,
+    tot = dict(defs_ok=0, defs_lost=0, defs_unconfirmed=0, published=0, confirmed=0, lost=0, duplicates=0, bad_duplicates=0,
                recovered_unconfirmed=0, out_of_order=0, corrupt=0, redelivered=0, nacked=0,
                returned=0)
     failed = False
@@ -356,6 +427,10 @@ def run(args, log=print):
             if args.consume and rnd % 2 == 0:
                 cons = Consumer(node, queue, args.size, killing, args.ack_every)
                 cons.start()
+            decl = None
+            if args.declare:
+                decl = Declarer(node, "crash-r%d-def" % rnd, killing)
+                decl.start()
             t0 = time.monotonic()
             for p in pubs:
                 p.start()
@@ -372,6 +447,8 @@ def run(args, log=print):
                 p.join(30)
             if cons is not None:
                 cons.join(30)
+            if decl is not None:
+                decl.join(30)
             t1 = time.monotonic()
             node.start()
             restart_s = time.monotonic() - t1
@@ -422,22 +499,28 @@ def run(args, log=print):
                 seen[key] = seen.get(key, 0) + 1
             r["lost"] = len(confirmed - seen.keys() - acked)
             r["recovered_unconfirmed"] = len(seen.keys() - confirmed - delivered.keys())
+            r["defs_ok"] = len(decl.ok) if decl else 0
+            r["defs_lost"], r["defs_unconfirmed"] = decl.check(node) if decl else (0, 0)
             for k in tot:
                 tot[k] += r[k]
-            bad = (r["lost"] or r["bad_duplicates"] or r["out_of_order"] or r["corrupt"]
+            bad = (r["lost"] or r["defs_lost"] or r["bad_duplicates"] or r["out_of_order"] or r["corrupt"]
                    or extra)
             failed = failed or bool(bad)
             errs = [p.error for p in pubs if p.error]
+            if decl is not None and decl.error:
+                errs.append("declarer: " + decl.error)
             if cons is not None and cons.error:
                 errs.append("consumer: " + cons.error)
             log("round %d: published %d confirmed %d recovered %d lost %d duplicates %d "
                 "(without redelivered %d) recovered-unconfirmed %d out-of-order %d corrupt %d "
-                "redelivered %d nacked %d returned %d consumed %d acked %d acked-back %d | killed after %.2f s, restart %.2f s, "
+                "redelivered %d nacked %d returned %d consumed %d acked %d acked-back %d | queues "
+                "declared+bound %d lost %d recovered-unconfirmed %d | killed after %.2f s, restart %.2f s, "
                 "drain %.2f s%s%s" % (
                     rnd, r["published"], r["confirmed"], count, r["lost"], r["duplicates"],
                     r["bad_duplicates"], r["recovered_unconfirmed"], r["out_of_order"],
                     r["corrupt"], r["redelivered"], r["nacked"], r["returned"], r["delivered"],
-                    r["acked"], r["acked_back"], killed_after,
+                    r["acked"], r["acked_back"], r["defs_ok"], r["defs_lost"],
+                    r["defs_unconfirmed"], killed_after,
                     restart_s, drain_s, " LOSS" if r["lost"] else "",
                     (" (publisher errors before the kill: %s)" % errs[:2]) if errs else ""))
             if r["lost"] and args.verbose:
@@ -447,12 +530,16 @@ def run(args, log=print):
         if problem:
             log("broker problem: %s" % problem)
             failed = True
+    log("TOTAL: queues declared+bound %d lost %d recovered-unconfirmed %d" % (
+        tot["defs_ok"], tot["defs_lost"], tot["defs_unconfirmed"]))
     log("TOTAL: rounds %d published %d confirmed %d lost %d duplicates %d (without redelivered "
         "%d) recovered-unconfirmed %d out-of-order %d corrupt %d redelivered %d nacked %d "
         "returned %d" % (args.rounds, tot["published"], tot["confirmed"], tot["lost"],
                          tot["duplicates"], tot["bad_duplicates"], tot["recovered_unconfirmed"],
                          tot["out_of_order"], tot["corrupt"], tot["redelivered"], tot["nacked"],
                          tot["returned"]))
+    if tot["defs_lost"]:
+        failed = True
     if failed:
         log("FAIL")
         return 1
@@ -476,6 +563,8 @@ def parse(argv):
     ap.add_argument("--consume", action=argparse.BooleanOptionalAction, default=True,
                     help="even rounds also run a consumer with manual acks (default on)")
     ap.add_argument("--ack-every", type=int, default=50)
+    ap.add_argument("--declare", action=argparse.BooleanOptionalAction, default=True,
+                    help="also declare+bind durable queues during each round (default on)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--target", choices=["warren", "rabbitmq"], default=None,
                     help="default: $WARREN_TARGET or warren")
