@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "broker/alarm.h"
 #include "broker/auth/user.h"
 #include "broker/config/config.h"
 #include "broker/util/wr_buf.h"
@@ -66,9 +67,7 @@ struct wr_broker {
     bool store_blocked;  /* publishers blocked because store writes fail */
     bool store_probe;    /* a probe commit is out while blocked */
     bool store_closing;  /* persist_close wrote the clean-stop record */
-    bool disk_low;       /* free space below disk_free_limit (persist_tick) */
-    bool disk_checked;
-    uint32_t disk_ticks;
+    wr_alarm alarm;      /* broker/alarm.h: memory / disk / store alarms */
     void (*on_stopped)(void *ud);
     void *on_stopped_ud;
 };

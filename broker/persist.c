@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 
+#include "broker/alarm.h"
 #include "broker/core/vhost.h"
 #include "broker/core/vhost_store.h"
 #include "broker/util/wr_log.h"
@@ -179,47 +179,20 @@ static void persist_probe_done(void *ctx, int status)
     (void)status; /* persist_tick reads the store's state */
 }
 
-/* disk_free_limit (RabbitMQ's disk alarm): true while the data dir's file
- * system has less free space than the limit. Checked once a second. */
-static bool persist_disk_low(wr_broker *b)
-{
-    if (++b->disk_ticks < 10 && b->disk_checked) return b->disk_low;
-    b->disk_ticks = 0;
-    b->disk_checked = true;
-    const cfg_config *cfg = b->cfg;
-    uint64_t limit = cfg->disk_free_limit;
-    if (cfg->disk_free_limit_relative > 0)
-        limit = (uint64_t)(cfg->disk_free_limit_relative * (double)uv_get_total_memory());
-    struct statvfs sv;
-    if (limit == 0 || statvfs(cfg->data_dir, &sv) < 0) return b->disk_low = false;
-    uint64_t avail = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
-    bool low = avail < limit;
-    if (low != b->disk_low)
-        wr_log(low ? WR_LOG_WARNING : WR_LOG_INFO,
-               "free disk space %s the limit of %llu bytes (%llu available)",
-               low ? "is below" : "is back above", (unsigned long long)limit,
-               (unsigned long long)avail);
-    return b->disk_low = low;
-}
-
 void persist_tick(wr_broker *b)
 {
     struct store *s = b->store;
     if (!s) return;
     bool failing = store_is_blocked(s);
-    bool block = failing || persist_disk_low(b);
-    if (block && !b->store_blocked) {
+    if (failing && !b->store_blocked) {
         b->store_blocked = true;
-        if (failing)
-            wr_error("store: writes are failing (%s); blocking publishers",
-                     wr_strerror(store_last_error(s)));
-        else
-            wr_warn("disk resource limit alarm set; blocking publishers");
-        broker_set_blocked(b, true, "low on disk");
-    } else if (!block && b->store_blocked) {
+        wr_error("store: writes are failing (%s); blocking publishers",
+                 wr_strerror(store_last_error(s)));
+        alarm_set(b, ALARM_STORE, true); /* broker/alarm.c: blocked while any alarm is set */
+    } else if (!failing && b->store_blocked) {
         b->store_blocked = false;
-        wr_info("store writes succeed and disk space is above the limit; unblocking publishers");
-        broker_set_blocked(b, false, NULL);
+        wr_info("store writes succeed again");
+        alarm_set(b, ALARM_STORE, false);
     }
     if (failing && !b->store_probe) {
         /* with publishers blocked nothing else may write: a small probe

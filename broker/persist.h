@@ -36,10 +36,9 @@ void persist_vhost_added(wr_broker *b, wr_vhost *v);
 /* The node's store, or NULL (no data dir, not started, or closed). */
 struct store *persist_store(const wr_broker *b);
 
-/* Every ~100 ms: blocks publishers (connection.blocked "low on disk") while
- * the store is failing or, checked once a second, the data dir's free space
- * is below disk_free_limit; retries a failing store with a probe write;
- * unblocks once a batch commits and space is back. */
+/* Every ~100 ms: while the store is failing, sets the store alarm
+ * (broker/alarm.h: connection.blocked "low on disk") and retries with a probe
+ * write; clears it once a batch commits. disk_free_limit is alarm.c's. */
 void persist_tick(wr_broker *b);
 
 /* Clean stop: detaches the store from every vhost, writes everything pending

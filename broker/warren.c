@@ -199,6 +199,7 @@ static void broker_tick_cb(uv_timer_t *t)
     void *v;
     for (size_t i = 0; wr_map_next(&b->vhosts, &i, &k, &kl, &v);) vhost_tick(v, vhost_now_ms(v));
     persist_tick(b);
+    alarm_tick(b);
 }
 
 static void broker_stop_timer_cb(uv_timer_t *t)
@@ -210,6 +211,7 @@ int broker_start(wr_broker *b, char *err, size_t errlen)
 {
     int rc = persist_open(b, err, errlen); /* recovery before anyone connects */
     if (rc < 0) return rc;
+    alarm_start(b); /* an alarm may block publishers before anyone connects */
     uv_prepare_init(b->loop, &b->prepare);
     uv_check_init(b->loop, &b->check);
     uv_async_init(b->loop, &b->stop_async, broker_async_cb);
