@@ -8,6 +8,8 @@
 #include "broker/alarm.h"
 #include "broker/core/vhost.h"
 #include "broker/core/vhost_store.h"
+#include "broker/auth/user.h"
+#include "broker/util/wr_buf.h"
 #include "broker/util/wr_log.h"
 #include "broker/util/wr_map.h"
 #include "storage/store.h"
@@ -16,6 +18,7 @@
 #define PERSIST_QUEUE 'Q' /* vhost_store.c: value starts with the u64 BE store id */
 #define PERSIST_PROBE 'P'
 #define PERSIST_CLEAN 'C' /* "stop": written by a clean stop, deleted at boot */
+#define PERSIST_USER  'U' /* the default user as created on the blank node */
 
 struct store *persist_store(const wr_broker *b)
 {
@@ -44,6 +47,124 @@ static int persist_rec_vhost(void *ctx, const uint8_t *key, size_t klen, const u
     memcpy(name, key, klen);
     name[klen] = '\0';
     return broker_add_vhost(b, name, NULL) < 0 ? WR_ENOMEM : 0;
+}
+
+/* ---- the default user (RabbitMQ: created only on a blank node) ----------
+ * value: u8 version (1), then six u16 BE length-prefixed strings: password
+ * hash, tags, vhost, configure, write, read. */
+
+#define PERSIST_USER_FIELDS 6
+
+static int persist_put_str(wr_buf *v, const char *str)
+{
+    size_t n = str ? strlen(str) : 0;
+    uint8_t l[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+    if (n > 0xffff) return WR_ETOOBIG;
+    if (wr_buf_append(v, l, 2) < 0 || wr_buf_append(v, str ? str : "", n) < 0) return WR_ENOMEM;
+    return 0;
+}
+
+/* Blank node: remember the default user the config created. */
+static void persist_record_default_user(wr_broker *b)
+{
+    const cfg_config *cfg = b->cfg;
+    const char *name = cfg->default_user;
+    if (!name || !*name || strlen(name) > STORE_MAX_DEF_KEY) return;
+    wr_user *u = user_find(b->users, name, strlen(name));
+    if (!u) return;
+    const char *f[PERSIST_USER_FIELDS] = {user_password_hash(u),
+                                          user_tags(u),
+                                          cfg->default_vhost ? cfg->default_vhost : "/",
+                                          cfg->default_perm_configure ? cfg->default_perm_configure
+                                                                      : ".*",
+                                          cfg->default_perm_write ? cfg->default_perm_write : ".*",
+                                          cfg->default_perm_read ? cfg->default_perm_read : ".*"};
+    wr_buf v;
+    wr_buf_init(&v);
+    static const uint8_t ver = 1;
+    int rc = wr_buf_append(&v, &ver, 1);
+    for (int i = 0; rc == 0 && i < PERSIST_USER_FIELDS; i++) rc = persist_put_str(&v, f[i]);
+    if (rc == 0) rc = store_put_def(b->store, PERSIST_USER, name, strlen(name), v.data, v.len);
+    if (rc < 0) wr_warn("store: cannot record the default user '%s'", name);
+    wr_buf_free(&v);
+}
+
+typedef struct persist_users {
+    wr_broker *b;
+    bool any;
+    bool default_stored; /* the config's default user is the stored one */
+} persist_users;
+
+/* Non-blank node: the stored default user comes back (with its hash). */
+static int persist_rec_user(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen)
+{
+    persist_users *pu = ctx;
+    wr_broker *b = pu->b;
+    char name[STORE_MAX_DEF_KEY + 1];
+    char *f[PERSIST_USER_FIELDS] = {0};
+    int rc = 0;
+    pu->any = true;
+    if (klen == 0 || klen > STORE_MAX_DEF_KEY || memchr(key, 0, klen) || vlen < 1 || val[0] != 1)
+        goto bad;
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    size_t o = 1;
+    for (int i = 0; i < PERSIST_USER_FIELDS; i++) {
+        if (vlen - o < 2) goto bad;
+        size_t n = (size_t)val[o] << 8 | val[o + 1];
+        o += 2;
+        if (vlen - o < n || memchr(val + o, 0, n)) goto bad;
+        if (!(f[i] = malloc(n + 1))) {
+            rc = WR_ENOMEM;
+            goto out;
+        }
+        memcpy(f[i], val + o, n);
+        f[i][n] = '\0';
+        o += n;
+    }
+    const char *du = b->cfg->default_user;
+    if (du && strcmp(du, name) == 0) pu->default_stored = true;
+    wr_user *u = user_find(b->users, name, klen);
+    if (u) goto out; /* the config (or definitions) defines it: theirs wins */
+    if (user_add_hashed(b->users, name, f[0], f[1], &u) < 0 ||
+        user_set_permissions(u, f[2], f[3], f[4], f[5]) < 0)
+        goto bad;
+    user_set_loopback_only(u, cfg_is_loopback_user(b->cfg, name));
+    goto out;
+bad:
+    wr_warn("store: bad user record ignored");
+out:
+    for (int i = 0; i < PERSIST_USER_FIELDS; i++) free(f[i]);
+    return rc;
+}
+
+/* RabbitMQ creates default_user only when the node is blank; on a node that
+ * already has data the user stored then is kept and a changed default_user
+ * in the config is not created. Users from the config's user list and from
+ * load_definitions are applied at every boot. */
+static int persist_users_boot(wr_broker *b)
+{
+    persist_users pu = {.b = b};
+    int rc = store_iter_defs(b->store, PERSIST_USER, persist_rec_user, &pu);
+    if (rc < 0) return rc;
+    if (!pu.any) {
+        persist_record_default_user(b);
+        return 0;
+    }
+    const cfg_config *cfg = b->cfg;
+    const char *du = cfg->default_user;
+    if (!du || !*du || pu.default_stored) return 0;
+    for (int i = 0; i < cfg->n_users; i++)
+        if (cfg->users[i].name && strcmp(cfg->users[i].name, du) == 0) return 0;
+    /* still the config's user (load_definitions did not redefine the name) */
+    wr_user *u = user_find(b->users, du, strlen(du));
+    const char *dp = cfg->default_pass ? cfg->default_pass : "";
+    if (u && user_check_password(u, dp, strlen(dp))) {
+        wr_info("default user '%s' not created: the node is not blank", du);
+        user_delete(b->users, du);
+    }
+    return 0;
 }
 
 /* Queue ids that have a definition, and how many stored queues there are. */
@@ -140,6 +261,7 @@ int persist_open(wr_broker *b, char *err, size_t errlen)
     rc = store_iter_defs(s, PERSIST_CLEAN, persist_rec_clean, &clean);
     if (rc == 0 && clean) rc = store_del_def(s, PERSIST_CLEAN, "stop", 4);
     if (rc == 0) rc = store_iter_defs(s, PERSIST_VHOST, persist_rec_vhost, b);
+    if (rc == 0) rc = persist_users_boot(b);
     if (rc == 0) rc = store_iter_defs(s, PERSIST_QUEUE, persist_rec_qdef, &p);
     if (rc == 0) rc = store_iter_queue_ids(s, persist_rec_qid, &p);
     for (size_t i = 0; rc == 0 && wr_map_next(&b->vhosts, &i, &k, &kl, &v);) {
