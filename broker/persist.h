@@ -11,6 +11,17 @@
  *
  * Definition kinds used here (vhost_store.c owns 'X' 'Q' 'B'):
  *   'V' vhost   key: vhost name   value: u8 version (1)
+ *   'U' user    key: user name    value: u8 version (1), six u16 BE length-
+ *               prefixed strings: password hash, tags, vhost, configure,
+ *               write, read. The default user as created on the blank node
+ *               (RabbitMQ creates default_user only then); restored later.
+ *   'C' "stop"  written by a clean stop, deleted at boot: without it every
+ *               recovered message comes back redelivered (as RabbitMQ after
+ *               a crash: delivered marks of the last batch may be missing).
+ *   'P' "probe" rewritten while the store is failing, to learn when it
+ *               takes writes again.
+ * At boot, index entries of queues without a definition are dropped, and
+ * the boot waits for the recovery's writes to commit before listening.
  * Everything runs on the broker's loop thread. Private to broker/. */
 #ifndef WR_PERSIST_H
 #define WR_PERSIST_H
