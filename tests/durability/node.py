@@ -39,8 +39,9 @@ class NodeError(AssertionError):
 class Node:
     """start() / stop() (SIGTERM, clean) / kill() (SIGKILL) / restart(how) / close()."""
 
-    def __init__(self, extra_conf=None, definitions=None, rabbit=None):
+    def __init__(self, extra_conf=None, definitions=None, rabbit=None, env_only=False):
         self.rabbit = IS_RABBIT if rabbit is None else rabbit
+        self.env_only = env_only  # warren: config and data dir from the environment only
         self.host = "127.0.0.1"
         self.user = USER
         self.password = PASSWORD
@@ -110,7 +111,8 @@ class Node:
             binary = os.environ.get("WARREN_BIN", DEFAULT_BIN)
             if not os.path.exists(binary):
                 raise NodeError("warren binary not found at %s (set WARREN_BIN)" % binary)
-            argv = [binary, "--config", self.conf, "--data-dir", self.data]
+            argv = [binary] if self.env_only else [binary, "--config", self.conf,
+                                                     "--data-dir", self.data]
         logf = open(self.log, "ab")
         logf.write(b"\n==== durability test: start #%d ====\n" % (self.starts + 1))
         logf.flush()

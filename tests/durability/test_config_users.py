@@ -1,6 +1,7 @@
 """Users, vhosts and permissions from the config (load_definitions) and the default user still
 work after a restart, and durable state inside a non-default vhost survives."""
 import base64
+import os
 import hashlib
 
 import pytest
@@ -75,4 +76,21 @@ def test_default_user_works_after_restart(node, how):
     c = raw(node, confirm=True)
     c.rpc(1, "queue.declare", queue="after", durable=True)
     publish_confirmed(c, [("after", b"x", P)])
+    c.close()
+
+
+@pytest.mark.parametrize("how", HOWS)
+def test_data_dir_and_config_from_environment_only(make_node, how):
+    """Started with only RABBITMQ_CONFIG_FILE and RABBITMQ_MNESIA_DIR (no command-line
+    options, as a RabbitMQ deployment does): state lands in that dir and survives."""
+    node = make_node(env_only=True)
+    c = raw(node, confirm=True)
+    c.rpc(1, "queue.declare", queue="env-q", durable=True)
+    publish_confirmed(c, [("env-q", b"e%d" % i, P) for i in range(10)])
+    c.close()
+    written = [f for _, _, files in os.walk(node.data) for f in files]
+    assert written, "nothing written under the data dir %s" % node.data
+    node.restart(how)
+    c = raw(node)
+    assert [m[2] for m in get_all(c, "env-q")] == [b"e%d" % i for i in range(10)]
     c.close()
