@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +62,7 @@ class Node:
         self.pgids = []          # every process group a start() created (RabbitMQ: + its epmd)
         self.problems = []       # bad exits seen (exit status, slow stop, sanitizer report)
         self.starts = 0
+        self.epmd = None         # RabbitMQ: our own epmd, started in the foreground (by PID)
         if self.rabbit:
             self.nodename = "dur%s@localhost" % uuid.uuid4().hex[:10]
             self.epmd_port = free_port()
@@ -104,8 +106,31 @@ class Node:
         })
         return env
 
+    def _start_epmd(self):
+        """erl would start `epmd -daemon`, which detaches into its own session and outlives
+        every stop; an epmd we run in the foreground on the node's epmd port is found by erl
+        instead and ends with close()."""
+        if self.epmd is not None and self.epmd.poll() is None:
+            return
+        binary = shutil.which("epmd") or "/usr/lib/erlang/bin/epmd"
+        env = dict(os.environ, ERL_EPMD_PORT=str(self.epmd_port), ERL_EPMD_ADDRESS="127.0.0.1")
+        self.epmd = subprocess.Popen([binary, "-port", str(self.epmd_port), "-address", "127.0.0.1"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.epmd_port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.epmd.poll() is not None:
+                    break
+                time.sleep(0.02)  # bounded poll until epmd listens
+        raise NodeError("epmd did not listen on %d" % self.epmd_port)
+
     def _spawn(self):
         if self.rabbit:
+            self._start_epmd()
             argv = [RMQ_SERVER]
         else:
             binary = os.environ.get("WARREN_BIN", DEFAULT_BIN)
@@ -191,7 +216,7 @@ class Node:
         deadline = time.monotonic() + deadline_s
         while time.monotonic() < deadline:
             members = _group_members(pgid)
-            if not members or all(_comm(p) == "epmd" for p in members):
+            if not members:
                 return
             time.sleep(0.05)  # bounded poll of /proc; the loop ends at the deadline
 
@@ -223,11 +248,16 @@ class Node:
             self.stop()
         except NodeError as e:
             err = str(e)
-        for pgid in self.pgids:  # RabbitMQ's own epmd stays in the group we created
+        for pgid in self.pgids:  # anything left of the groups we created (erl_child_setup...)
             try:
                 os.killpg(pgid, signal.SIGTERM)
             except (ProcessLookupError, PermissionError):
                 pass
+        if self.epmd is not None:
+            if self.epmd.poll() is None:
+                self.epmd.terminate()
+            self.epmd.wait(timeout=10)
+            self.epmd = None
         probs = list(self.problems) + ["sanitizer report (%s)" % m for m in self.log_problems()]
         if err and err not in probs:
             probs.append(err)
@@ -257,10 +287,3 @@ def _group_members(pgid):
             out.append(int(d))
     return out
 
-
-def _comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except OSError:
-        return ""
