@@ -835,7 +835,8 @@ void connection__blocked_changed(wr_conn *c)
     amqp091_method m;
     wr_broker *b = c->b;
     if (c->state != CONN_RUNNING) return;
-    if (b->blocked && !c->blocked_sent && (c->caps & CONN_CAP_CONNECTION_BLOCKED)) {
+    if (b->blocked && c->read_paused_block && !c->blocked_sent &&
+        (c->caps & CONN_CAP_CONNECTION_BLOCKED)) { /* publishers only, as RabbitMQ */
         memset(&m, 0, sizeof(m));
         m.id = AMQP091_CONNECTION_BLOCKED;
         m.u.connection_blocked.reason = wr_bytes_str(b->blocked_reason);
@@ -850,7 +851,7 @@ void connection__blocked_changed(wr_conn *c)
         }
         if (c->read_paused_block) {
             c->read_paused_block = false;
-            conn__update_reading(c);
+            conn__resume_later(c); /* the held publish, then reading again */
         }
     }
     if (!c->read_paused_bp) {

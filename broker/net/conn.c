@@ -357,8 +357,13 @@ static void conn_process_input(wr_conn *c)
             connection__bad_frame(c, (int)n, c->in.data + off, c->in.len - off);
             break;
         }
+        if (c->b->blocked && c->state == CONN_RUNNING && connection__is_publish(&f)) {
+            /* as rabbit_reader: a publish while an alarm is set blocks the
+             * connection; the publish waits in c->in until the alarm clears */
+            publish_seen = true;
+            break;
+        }
         off += (size_t)n;
-        if (c->b->blocked && connection__is_publish(&f)) publish_seen = true;
         if (connection__frame(c, &f) < 0) break;
     }
 out:
@@ -372,6 +377,7 @@ out:
     if (publish_seen && c->state == CONN_RUNNING) {
         c->read_paused_block = true;
         conn__update_reading(c);
+        connection__blocked_changed(c); /* connection.blocked to this publisher */
     }
 }
 
@@ -416,7 +422,22 @@ void conn__resume_all(wr_broker *b)
         c->read_paused_turn = false;
         c->turn_bytes = 0;
         conn__update_reading(c);
+        if (c->in_unblocked) { /* frames held by a resource alarm */
+            c->in_unblocked = false;
+            if (c->state == CONN_RUNNING && c->in.len && !c->hold && !c->read_paused_block)
+                conn_process_input(c);
+        }
     }
+}
+
+void conn__resume_later(wr_conn *c)
+{
+    c->in_unblocked = true;
+    if (c->read_paused_turn) return; /* already on the resume list */
+    c->read_paused_turn = true;
+    c->resume_next = c->b->resume;
+    c->b->resume = c;
+    conn__update_reading(c);
 }
 
 void conn_hold(wr_conn *c, bool on)

@@ -60,6 +60,7 @@ struct wr_conn {
     bool reading;
     bool read_paused_bp;    /* output above high water */
     bool read_paused_block; /* broker blocked and we publish */
+    bool in_unblocked;      /* alarm cleared: process held input at the next check */
     bool read_paused_turn;  /* read budget of this loop turn used up */
     wr_conn *resume_next;
     uint64_t turn; /* loop turn turn_bytes counts for */
@@ -125,6 +126,10 @@ struct wr_conn {
 
 /* conn.c: re-enables reading for connections that used their budget. */
 void conn__resume_all(wr_broker *b);
+
+/* Processes c's held input (a publish that waited for a resource alarm) at
+ * this turn's check phase, outside the caller's callback chain. */
+void conn__resume_later(wr_conn *c);
 
 /* Output above this stops reading and delivering; below LOW resumes. */
 #define CONN_OUT_HIGH_WATER (4u << 20)
