@@ -79,3 +79,9 @@ def test_relative_zero_blocks_all_publishing():
     """vm_memory_high_watermark.relative = 0 makes the memory alarm go off at once (memory.md)."""
     _blocked_publish(["vm_memory_high_watermark.relative = 0.0"], "low on memory",
                      ["set_vm_memory_high_watermark", "0.4"])
+
+
+def test_absolute_zero_blocks_all_publishing():
+    """vm_memory_high_watermark.absolute = 0: a limit of 0 bytes, every publisher is blocked."""
+    _blocked_publish(["vm_memory_high_watermark.absolute = 0"], "low on memory",
+                     ["set_vm_memory_high_watermark", "0.4"])
