@@ -303,6 +303,30 @@ static void t_consumer_not_blocked(void **state)
     fx_stop(fx);
 }
 
+/* total memory: the override wins; else no more than MemTotal nor the
+ * cgroup limit (v2 memory.max / v1 memory.limit_in_bytes) when one is set. */
+static void t_total_memory(void **state)
+{
+    (void)state;
+    assert_int_equal(alarm_total_memory(123456789), 123456789);
+    uint64_t t = alarm_total_memory(0);
+    assert_true(t > 0);
+    char line[256];
+    unsigned long long kb = 0, cg = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) break;
+    fclose(f);
+    assert_true(kb > 0 && t <= (uint64_t)kb * 1024);
+    f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (!f) f = fopen("/sys/fs/cgroup/memory/memory.limit_in_bytes", "r");
+    if (f) {
+        if (fscanf(f, "%llu", &cg) == 1 && cg > 0) assert_true(t <= cg);
+        fclose(f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +334,7 @@ int main(void)
         cmocka_unit_test(t_disk_alarm),
         cmocka_unit_test(t_both_alarms_independent),
         cmocka_unit_test(t_consumer_not_blocked),
+        cmocka_unit_test(t_total_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
