@@ -241,8 +241,11 @@ static int q__page_in(wr_queue *q, q_ring *r)
     uint32_t at[QUEUE_PAGE_WINDOW];
     wr_msg *ms[QUEUE_PAGE_WINDOW];
     size_t n = 0;
+    uint64_t bytes = 0;
     for (uint32_t i = 0; i < r->len && i < QUEUE_PAGE_WINDOW; i++) {
         q_ent *e = ring_at(r, i);
+        if (n && bytes >= QUEUE_PAGE_WINDOW_BYTES) break;
+        bytes += e->size;
         if (!(e->flags & QE_PAGED)) continue;
         ids[n] = e->id;
         at[n++] = i;
@@ -311,7 +314,13 @@ static void q__page_out(wr_queue *q)
     for (uint32_t l = 0; l < q->n_levels; l++) {
         q_ring *r = &q->levels[l];
         uint32_t i = r->scanned;
-        if (i < QUEUE_PAGE_WINDOW) i = r->len < QUEUE_PAGE_WINDOW ? r->len : QUEUE_PAGE_WINDOW;
+        if (i < QUEUE_PAGE_WINDOW) { /* the head window stays: 256 entries or 1 MiB */
+            uint64_t bytes = 0;
+            uint32_t w = 0;
+            while (w < r->len && w < QUEUE_PAGE_WINDOW && bytes < QUEUE_PAGE_WINDOW_BYTES)
+                bytes += ring_at(r, w++)->size;
+            if (i < w) i = w;
+        }
         for (; i < r->len; i++) {
             q_ent *e = ring_at(r, i);
             if (e->flags & QE_PAGED) continue;

@@ -93,15 +93,17 @@ typedef struct queue_store_ops {
 } queue_store_ops;
 
 /* Bounded memory (RabbitMQ lazy queues). A durable queue with store ops
- * keeps only a head window of QUEUE_PAGE_WINDOW messages per priority level
- * in memory and "pages out" the rest of its committed persistent messages
+ * keeps only a head window of QUEUE_PAGE_WINDOW messages (at most
+ * QUEUE_PAGE_WINDOW_BYTES of bodies, at least one message) per priority
+ * level in memory and "pages out" the rest of its committed persistent messages
  * (an entry then holds id, qpos, expiry and size: 32 bytes); they are read
- * back QUEUE_PAGE_WINDOW at a time when they reach the head. Lazy queues
+ * back a window at a time (one store read) when they reach the head. Lazy queues
  * (x-queue-mode=lazy) do it always; default-mode queues once their
  * in-memory ready bodies exceed QUEUE_PAGE_MEM_BYTES. Transient messages
  * always stay in memory. */
-#define QUEUE_PAGE_WINDOW    256u
-#define QUEUE_PAGE_MEM_BYTES ((uint64_t)64 << 20)
+#define QUEUE_PAGE_WINDOW       256u
+#define QUEUE_PAGE_WINDOW_BYTES ((uint64_t)1 << 20)
+#define QUEUE_PAGE_MEM_BYTES    ((uint64_t)64 << 20)
 
 /* Recovery: appends a stored message at qpos (ascending order, before any
  * consumer; takes its own reference; no store callback). Returns 0 or

@@ -277,12 +277,66 @@ static void t_transient_and_purge_with_paged_entries(void **state)
     node_rm(&n);
 }
 
+/* A default-mode queue keeps everything in memory until its bodies pass
+ * QUEUE_PAGE_MEM_BYTES; then committed ones past the head window are paged
+ * out until it is back under the threshold. */
+static void t_default_queue_pages_above_threshold(void **state)
+{
+    (void)state;
+    node n;
+    node_new(&n);
+    wr_vhost *v = fx_vhost();
+    vhost_store_attach(v, n.st);
+    wr_queue *q = declare(v, "big", false);
+    const uint32_t big = 1u << 20, count = (uint32_t)(QUEUE_PAGE_MEM_BYTES / big) + 8;
+    amqp091_basic_properties p;
+    memset(&p, 0, sizeof(p));
+    p.flags = AMQP091_BASIC_DELIVERY_MODE_FLAG;
+    p.delivery_mode = 2;
+    wr_buf pb;
+    wr_buf_init(&pb);
+    assert_int_equal(amqp091_encode_basic_properties(&pb, &p), 0);
+    for (uint32_t i = 0; i < count; i++) {
+        wr_msg *m = msg_new(S(""), S("big"), pb.data, (uint32_t)pb.len, big);
+        assert_non_null(m);
+        memset(m->body, (int)('a' + i % 26), big);
+        m->body_filled = big;
+        assert_int_equal(fx_pub(q, m), QUEUE_PUB_STORING);
+        if (i == 16) {
+            node_sync(&n);
+            node_sync(&n);
+            queue_tick(q, fx_now);
+            assert_int_equal(queue_in_memory_count(q), 17); /* under the threshold */
+        }
+    }
+    wr_buf_free(&pb);
+    const uint32_t cap = (uint32_t)(QUEUE_PAGE_MEM_BYTES / big);
+    wait_paged(&n, q, cap);
+    assert_true(queue_in_memory_count(q) < count);
+    for (uint32_t i = 0; i < count; i++) {
+        queue_got g;
+        assert_true(queue_get(q, true, &g));
+        assert_int_equal(g.msg->body_len, big);
+        assert_int_equal(g.msg->body[0], 'a' + i % 26);
+        assert_int_equal(g.msg->body[big - 1], 'a' + i % 26);
+        msg_unref(g.msg);
+        assert_true(queue_in_memory_count(q) <= cap);
+    }
+    assert_int_equal(queue_message_count(q), 0);
+    node_sync(&n);
+    vhost_store_attach(v, NULL);
+    vhost_free(v);
+    node_close(&n);
+    node_rm(&n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_lazy_queue_pages_out_and_delivers_in_order),
         cmocka_unit_test(t_recovered_backlog_starts_paged_out),
         cmocka_unit_test(t_transient_and_purge_with_paged_entries),
+        cmocka_unit_test(t_default_queue_pages_above_threshold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
