@@ -15,11 +15,14 @@
 #include "storage/store.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +91,13 @@ struct store {
     char *dir;
     int lockfd;               /* flock'ed warren.lock: one process per data directory */
     size_t map_size, map_max; /* map_size: storage thread after open */
+    /* store__trim_map (trim_mu; any thread) */
+    uv_mutex_t trim_mu;
+    uint64_t last_trim_ns;
+    MDB_env *map_env; /* env and map size the cached address is for */
+    size_t map_for, map_len;
+    void *map_addr;
+    _Atomic uint64_t read_bytes; /* read through the map since the last trim */
 
     /* loop thread */
     store_batch batches[2];
@@ -346,9 +356,16 @@ static int store__purge(store *s, MDB_txn *txn, uint64_t qid)
 /* Applies the ops of b from byte offset `from`, stopping after the op that
  * crosses `limit` bytes of encoded ops; *next = where the next chunk starts
  * (b->ops.len when all are applied). */
+/* Bytes read by store_read_msgs after which the map is trimmed (a lazy
+ * queue draining a backlog reads through the map fast). */
+#define STORE_TRIM_READ ((uint64_t)16 << 20)
+
+static void store__trim_map(store *s);
+
 static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t from, size_t limit,
                         size_t *next)
 {
+    uint32_t nops = 0;
     if (b->ops.len == 0) { /* only commit callbacks: an empty transaction */
         *next = 0;
         return 0;
@@ -357,6 +374,7 @@ static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t fro
     const uint8_t *stop = limit >= (size_t)(end - p) ? end : p + limit;
     while (p < end) {
         if (p >= stop) break;
+        if ((++nops & 1023u) == 0) store__trim_map(s); /* a long batch reads many pages */
         store_op op;
         memcpy(&op, p, sizeof op);
         const uint8_t *pl = p + sizeof op;
@@ -491,6 +509,63 @@ static int store__take_injected(store *s)
     return rc;
 }
 
+/* Finds the address and length of the env's map in /proc/self/maps (LMDB
+ * reports the map address only with MDB_FIXEDMAP). Returns NULL when not
+ * found. Storage thread, maplock held. */
+static void *store__map_find(store *s, size_t *len)
+{
+    mdb_filehandle_t fd;
+    struct stat sb;
+    if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &sb)) return NULL;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return NULL;
+    char line[512];
+    void *addr = NULL;
+    *len = 0;
+    while (fgets(line, sizeof(line), f)) { /* the largest mapping of the data file */
+        unsigned long lo, hi, off, ino;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s %lx %*s %lu", &lo, &hi, perms, &off, &ino) != 5) continue;
+        if (off == 0 && ino == (unsigned long)sb.st_ino && hi - lo > *len) {
+            addr = (void *)lo;
+            *len = hi - lo;
+        }
+    }
+    fclose(f);
+    return addr;
+}
+
+/* Drops the map's pages from this process's page tables (at most every
+ * 50 ms; also during a long batch: the txn's own changes are in its
+ * malloc'ed dirty pages, not in the map). Write transactions copy the pages they change out of the
+ * read-only map and reads fault records in through it, and the kernel maps
+ * 64 KiB around each fault: without this a large store shows up as resident
+ * memory (file-backed RSS) as big as the data written. The pages stay in
+ * the page cache; the next access maps them again. Safe with concurrent
+ * readers: the file content of pages a live reader can see does not change,
+ * and the maplock keeps the map in place. */
+static void store__trim_map(store *s)
+{
+    uint64_t now = uv_hrtime();
+    if (uv_mutex_trylock(&s->trim_mu)) return; /* another thread is at it */
+    if (now - s->last_trim_ns < 50000000u &&
+        atomic_load_explicit(&s->read_bytes, memory_order_relaxed) < STORE_TRIM_READ) {
+        uv_mutex_unlock(&s->trim_mu);
+        return;
+    }
+    s->last_trim_ns = now;
+    atomic_store_explicit(&s->read_bytes, 0, memory_order_relaxed);
+    uv_rwlock_rdlock(&s->maplock);
+    if (s->env && (s->map_env != s->env || s->map_for != s->map_size)) {
+        s->map_env = s->env;
+        s->map_for = s->map_size;
+        s->map_addr = store__map_find(s, &s->map_len);
+    }
+    if (s->env && s->map_addr) (void)madvise(s->map_addr, s->map_len, MADV_DONTNEED);
+    uv_rwlock_rdunlock(&s->maplock);
+    uv_mutex_unlock(&s->trim_mu);
+}
+
 /* Writes batch b in one transaction (one fsync), growing the map on
  * MDB_MAP_FULL. A batch too large for one LMDB transaction (MDB_TXN_FULL)
  * is written in chunks of STORE_CHUNK_BYTES, one transaction each. Returns
@@ -521,7 +596,10 @@ static int store__write(store *s, store_batch *b, uint64_t *retries, uint64_t *t
             }
         }
         if (rc == 0) {
-            if (next >= b->ops.len) return 0;
+            if (next >= b->ops.len) {
+                store__trim_map(s);
+                return 0;
+            }
             from = next; /* chunked: continue with the next chunk */
             continue;
         }
@@ -667,6 +745,7 @@ static void store__handle_closed(uv_handle_t *h)
         store__batch_free(&s->batches[0]);
         store__batch_free(&s->batches[1]);
         uv_mutex_destroy(&s->mu);
+        uv_mutex_destroy(&s->trim_mu);
         uv_cond_destroy(&s->cv);
         uv_cond_destroy(&s->done_cv);
         uv_rwlock_destroy(&s->maplock);
@@ -780,6 +859,7 @@ int store_open(uv_loop_t *loop, const store_opts *o, store **out)
     }
 
     uv_mutex_init(&s->mu);
+    uv_mutex_init(&s->trim_mu);
     uv_cond_init(&s->cv);
     uv_cond_init(&s->done_cv);
     uv_rwlock_init(&s->maplock);
@@ -1063,6 +1143,7 @@ int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, v
         int rc = mdb_get(txn, s->dbi_msgs, &k, &v);
         if (rc == 0) {
             cb(ctx, i, v.mv_data, v.mv_size);
+            atomic_fetch_add_explicit(&s->read_bytes, v.mv_size, memory_order_relaxed);
         } else if (rc == MDB_NOTFOUND) {
             cb(ctx, i, NULL, 0);
         } else {
@@ -1072,6 +1153,8 @@ int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, v
         }
     }
     store__rend(s, txn);
+    if (atomic_load_explicit(&s->read_bytes, memory_order_relaxed) >= STORE_TRIM_READ)
+        store__trim_map(s);
     return err;
 }
 
