@@ -267,8 +267,13 @@ static int store__check_format(store *s, MDB_txn *txn)
 /* Deletes bodies without a refs record. A crash cannot leave one (a body and
  * its references commit together); a put without any enqueue can. Sets
  * last_msg_id. Returns 0 or an LMDB code. */
+static void *store__map_find(store *s, size_t *len);
+
 static int store__sweep(store *s, MDB_txn *txn, uint64_t *swept)
 {
+    void *map = NULL;
+    size_t maplen = 0;
+    uint64_t seen = 0;
     MDB_cursor *c;
     MDB_val k, v, rv;
     int rc = mdb_cursor_open(txn, s->dbi_msgs, &c);
@@ -278,6 +283,12 @@ static int store__sweep(store *s, MDB_txn *txn, uint64_t *swept)
     if (rc == 0 && k.mv_size == 8) s->last_msg_id = be64_get(k.mv_data);
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        /* a large store: keep the walked pages out of the resident set
+         * (store__trim_map; the storage thread is not running yet) */
+        if ((++seen & 16383u) == 0) {
+            if (!map) map = store__map_find(s, &maplen);
+            if (map) (void)madvise(map, maplen, MADV_DONTNEED);
+        }
         int g = mdb_get(txn, s->dbi_refs, &k, &rv);
         if (g == MDB_NOTFOUND) {
             if ((rc = mdb_cursor_del(c, 0))) break;
@@ -288,6 +299,7 @@ static int store__sweep(store *s, MDB_txn *txn, uint64_t *swept)
         }
     }
     mdb_cursor_close(c);
+    if (map) (void)madvise(map, maplen, MADV_DONTNEED);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -360,7 +372,7 @@ static int store__purge(store *s, MDB_txn *txn, uint64_t qid)
  * queue draining a backlog reads through the map fast). */
 #define STORE_TRIM_READ ((uint64_t)16 << 20)
 
-static void store__trim_map(store *s);
+static void store__trim_map(store *s, bool locked);
 
 static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t from, size_t limit,
                         size_t *next)
@@ -374,7 +386,7 @@ static int store__apply(store *s, MDB_txn *txn, const store_batch *b, size_t fro
     const uint8_t *stop = limit >= (size_t)(end - p) ? end : p + limit;
     while (p < end) {
         if (p >= stop) break;
-        if ((++nops & 1023u) == 0) store__trim_map(s); /* a long batch reads many pages */
+        if ((++nops & 1023u) == 0) store__trim_map(s, false); /* a long batch reads many pages */
         store_op op;
         memcpy(&op, p, sizeof op);
         const uint8_t *pl = p + sizeof op;
@@ -544,7 +556,8 @@ static void *store__map_find(store *s, size_t *len)
  * the page cache; the next access maps them again. Safe with concurrent
  * readers: the file content of pages a live reader can see does not change,
  * and the maplock keeps the map in place. */
-static void store__trim_map(store *s)
+/* locked: the caller holds the maplock (read side, e.g. inside a read txn). */
+static void store__trim_map(store *s, bool locked)
 {
     uint64_t now = uv_hrtime();
     if (uv_mutex_trylock(&s->trim_mu)) return; /* another thread is at it */
@@ -555,14 +568,14 @@ static void store__trim_map(store *s)
     }
     s->last_trim_ns = now;
     atomic_store_explicit(&s->read_bytes, 0, memory_order_relaxed);
-    uv_rwlock_rdlock(&s->maplock);
+    if (!locked) uv_rwlock_rdlock(&s->maplock);
     if (s->env && (s->map_env != s->env || s->map_for != s->map_size)) {
         s->map_env = s->env;
         s->map_for = s->map_size;
         s->map_addr = store__map_find(s, &s->map_len);
     }
     if (s->env && s->map_addr) (void)madvise(s->map_addr, s->map_len, MADV_DONTNEED);
-    uv_rwlock_rdunlock(&s->maplock);
+    if (!locked) uv_rwlock_rdunlock(&s->maplock);
     uv_mutex_unlock(&s->trim_mu);
 }
 
@@ -597,7 +610,7 @@ static int store__write(store *s, store_batch *b, uint64_t *retries, uint64_t *t
         }
         if (rc == 0) {
             if (next >= b->ops.len) {
-                store__trim_map(s);
+                store__trim_map(s, false);
                 return 0;
             }
             from = next; /* chunked: continue with the next chunk */
@@ -1154,7 +1167,7 @@ int store_read_msgs(store *s, const uint64_t *ids, size_t n, store_recs_cb cb, v
     }
     store__rend(s, txn);
     if (atomic_load_explicit(&s->read_bytes, memory_order_relaxed) >= STORE_TRIM_READ)
-        store__trim_map(s);
+        store__trim_map(s, false);
     return err;
 }
 
@@ -1247,6 +1260,11 @@ int store_iter_queue(store *s, uint64_t queue_id, uint64_t from_seq, unsigned it
         n++;
         ret = cb(ctx, seq, mid, vp[8], rec, len);
         if (ret) break;
+        /* recovery walks every record of a backlog through the map (each
+         * fault maps up to 64 KiB around it: index entries count too) */
+        if (atomic_fetch_add_explicit(&s->read_bytes, len + 1024, memory_order_relaxed) >=
+            STORE_TRIM_READ)
+            store__trim_map(s, true);
     }
     if (rc && rc != MDB_NOTFOUND) {
         wr_error("store: iterating queue %" PRIu64 " failed: %s", queue_id, mdb_strerror(rc));
@@ -1288,6 +1306,9 @@ int store_iter_queue_ids(store *s, store_qid_cb cb, void *ctx)
         have = true;
         qid = q;
         count++;
+        if (atomic_fetch_add_explicit(&s->read_bytes, 1024, memory_order_relaxed) >=
+            STORE_TRIM_READ)
+            store__trim_map(s, true); /* see store_iter_queue */
     }
     if (rc && rc != MDB_NOTFOUND) {
         wr_error("store: listing queues failed: %s", mdb_strerror(rc));
