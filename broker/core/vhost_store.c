@@ -237,7 +237,7 @@ typedef struct vs_pager {
     uint64_t durable;
 } vs_pager;
 
-#define VS_PAGERS 64
+#define VS_PAGERS 256
 static vs_pager vs__pagers[VS_PAGERS];
 static pthread_mutex_t vs__pager_mu = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint64_t vs__next_seq = 1;
@@ -412,8 +412,8 @@ void vhost_store_attach(wr_vhost *v, struct store *s)
     if (s) {
         pg = vs__pager_get(s);
         if (!pg)
-            wr_warn("store: too many stores in one process; vhost '%s' cannot attach one",
-                    vhost_name(v));
+            wr_error("store: too many stores in one process; vhost '%s' cannot attach one",
+                     vhost_name(v));
     }
     if (old) {
         vs_pager *op = vs__pager_get(old); /* the slot exists: drop our lookup and the attach ref */
