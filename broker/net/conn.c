@@ -287,6 +287,10 @@ void conn__arm_timeout(wr_conn *c, uint64_t ms)
     uv_timer_start(&c->hs_timer, conn_timeout_cb, ms, 0);
 }
 
+/* Heartbeat tick (half the negotiated interval): send one if nothing else
+ * went out, and close after two silent intervals. A connection whose input
+ * we stopped reading ourselves (alarm, back-pressure, a durable -ok waiting
+ * for the disk) is not counted as silent. */
 static void conn_hb_cb(uv_timer_t *t)
 {
     wr_conn *c = t->data;
@@ -295,7 +299,7 @@ static void conn_hb_cb(uv_timer_t *t)
         if (frame_put_heartbeat(&c->out) == 0) conn__mark_dirty(c);
     }
     c->sent_since_tick = false;
-    if (c->recv_since_tick || c->read_paused_block || c->read_paused_bp) {
+    if (c->recv_since_tick || c->read_paused_block || c->read_paused_bp || c->hold) {
         c->idle_ticks = 0;
     } else if (++c->idle_ticks >= 4) { /* two heartbeat intervals, ticks are half of one */
         wr_error("closing AMQP connection (%s):\nmissed heartbeats from client, timeout: %us",
