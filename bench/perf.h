@@ -80,6 +80,10 @@ perf_client *perf_client_start(uv_loop_t *loop, enum perf_role role, const char 
 /* Tells every producer to stop publishing and every client to close. */
 void perf_clients_stop(void);
 
+/* Closes every client's socket at once (a broker that does not answer
+ * connection.close must not keep the tool running). */
+void perf_clients_abort(void);
+
 /* Number of clients not yet closed. */
 int perf_clients_live(void);
 

@@ -46,6 +46,7 @@ struct perf_client {
     bool writing;
     uint32_t frame_max;
     bool stop;
+    bool go;     /* producers publish only once every client is ready */
     int handles; /* open libuv handles still to close */
     /* producer */
     wr_buf tmpl;   /* one whole publish: method + header + body frames */
@@ -328,7 +329,7 @@ static void build_template(perf_client *c)
 
 static bool producer_may_send(perf_client *c)
 {
-    if (c->stop) return false;
+    if (c->stop || !c->go) return false;
     if (perf_o.pmessages && c->published >= perf_o.pmessages) return false;
     if (perf_o.confirm > 0 && c->published - c->settled >= (uint64_t)perf_o.confirm) return false;
     if (perf_o.rate > 0) {
@@ -450,6 +451,7 @@ void perf_client_go(perf_client *c)
 {
     if (c->role != PERF_PRODUCER || c->state != CS_RUNNING) return;
     c->rate_start_ns = perf_now_ns();
+    c->go = true;
     if (perf_o.rate > 0) uv_timer_start(&c->timer, on_rate_timer, 1, 1);
     producer_fill(c);
     client_flush(c);
@@ -771,6 +773,11 @@ void perf_clients_stop(void)
         }
         client_flush(c);
     }
+}
+
+void perf_clients_abort(void)
+{
+    for (perf_client *c = clients; c; c = c->next) client_close(c);
 }
 
 int perf_clients_live(void)

@@ -14,7 +14,7 @@ perf_opts perf_o;
 perf_stats perf_s;
 
 static uv_loop_t *loop;
-static uv_timer_t tick_timer, end_timer, check_timer;
+static uv_timer_t tick_timer, end_timer, check_timer, abort_timer;
 static uint64_t t0_ns, t_end_ns, ticks;
 static perf_stats base; /* counters when measurement started */
 static perf_stats last; /* counters at the previous progress line */
@@ -376,10 +376,19 @@ static void on_tick(uv_timer_t *t)
     perf_hist_reset(&perf_s.lat_tick);
 }
 
+static void on_abort(uv_timer_t *t)
+{
+    (void)t;
+    perf_error("broker did not close the connections within 10 s");
+    perf_clients_abort();
+}
+
 static void stop_all(void)
 {
     if (stopping) return;
     stopping = true;
+    uv_timer_start(&abort_timer, on_abort, 10000, 0);
+    uv_unref((uv_handle_t *)&abort_timer);
     t_end_ns = perf_now_ns();
     if (perf_o.pid) {
         cpu1 = proc_cpu_s(perf_o.pid);
@@ -567,6 +576,7 @@ int main(int argc, char **argv)
     uv_timer_init(loop, &tick_timer);
     uv_timer_init(loop, &end_timer);
     uv_timer_init(loop, &check_timer);
+    uv_timer_init(loop, &abort_timer);
 
     if (perf_o.handshake_only) {
         perf_o.quiet = true;
@@ -589,6 +599,7 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&tick_timer, NULL);
     uv_close((uv_handle_t *)&end_timer, NULL);
     uv_close((uv_handle_t *)&check_timer, NULL);
+    uv_close((uv_handle_t *)&abort_timer, NULL);
     uv_run(loop, UV_RUN_DEFAULT);
     perf_clients_free();
     rc = (connect_failed || !measuring) ? 1 : 0;

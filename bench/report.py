@@ -132,10 +132,23 @@ def main():
         except Exception as e:  # a broken record is reported, not fatal
             print("unparsable result: %s" % e)
         return 0
+    if sys.argv[1:2] == ["--merge"]:
+        # --merge BASE.json EXTRA.json OUT_PREFIX: EXTRA's scenarios replace BASE's
+        base, extra = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+        redo = {(r["broker"], r["scenario"]) for r in extra["runs"]}
+        recs = [r for r in base["runs"] if (r["broker"], r["scenario"]) not in redo] + extra["runs"]
+        meta = base["meta"]
+        note = "%s; re-run of %s at commit %s" % (meta["command"], ", ".join(sorted({s for _, s in redo})),
+                                                   extra["meta"]["commit"])
+        return write(recs, sys.argv[4], meta["commit"], meta["mode"] == "quick", note)
     src, prefix = sys.argv[1], sys.argv[2]
     commit = sys.argv[sys.argv.index("--commit") + 1] if "--commit" in sys.argv else "unknown"
     quick = sys.argv[sys.argv.index("--quick") + 1] == "1" if "--quick" in sys.argv else False
     recs = [json.loads(l) for l in open(src) if l.strip()]
+    return write(recs, prefix, commit, quick, None)
+
+
+def write(recs, prefix, commit, quick, note):
     table = []
     for prefix_s, key, label, higher in METRICS:
         vals = {}
@@ -155,6 +168,8 @@ def main():
             "rabbitmq_version": subprocess.run(["dpkg-query", "-W", "-f=${Version}", "rabbitmq-server"],
                                                capture_output=True, text=True).stdout or "not installed",
             "command": "make bench" + (" QUICK=1" if quick else "")}
+    if note:
+        meta["command"] = note
     json.dump({"meta": meta, "summary": table, "runs": recs}, open(prefix + ".json", "w"), indent=1)
     md = ["# warren vs RabbitMQ — %s (%s mode)" % (meta["date"], meta["mode"]), "",
           "Commit `%s`; %s, %s cores, %s MiB; RabbitMQ %s (Debian). Command: `%s`. Broker pinned to CPU 0, load tool to CPU 1; both brokers measured in the same run." % (

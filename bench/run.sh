@@ -177,7 +177,7 @@ want queues && perf "${NQUEUES}-queues-1-consumer-each" -x 1 -y 1 -s 16 -a -r 10
 want idle && perf "${NIDLE}-idle-connections" --idle-connections $NIDLE -z 3
 if want backlog; then
     perf "backlog-${BACKLOG}-1KiB-persistent-publish" -x 1 -y 0 -s 1024 -f persistent -c 100 -u bench-backlog-p -C $BACKLOG -z 900 --no-cleanup
-    perf "backlog-${BACKLOG}-1KiB-persistent-drain" -x 0 -y 1 -q 1000 -u bench-backlog-p -D $BACKLOG -z 900
+    perf "backlog-${BACKLOG}-1KiB-persistent-drain" -x 0 -y 1 -q 1000 -u bench-backlog-p -D $BACKLOG -z 900 --durable
 fi
 stop_broker
 
