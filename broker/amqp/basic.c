@@ -90,7 +90,7 @@ static int basic_consume(wr_chan *ch, const amqp091_basic_consume *a, uint32_t m
                 err, 406, mid,
                 "invalid arg 'x-priority' for queue '%.*s' in vhost '%s': {unacceptable_type,%s}",
                 (int)qname.len, (const char *)qname.ptr, chan__vhost_name(ch),
-                chan__ftype_name(v.type));
+                ftable_type_name(v.type));
     }
     if (!queue_can_consume(q, a->exclusive))
         return wr_amqp_fail(err, 403, mid, "queue '%.*s' in vhost '%s' in exclusive use",

@@ -208,9 +208,8 @@ void chan__reply_cancel(wr_chan *ch);
 /* Delivers a message published to a reply name (no-ack). */
 int chan__reply_deliver(wr_chan *ch, wr_msg *msg);
 
-/* Field-table helpers (exchange.c): RabbitMQ's type names and value
- * formatting for error texts, and per-key argument equality. */
-const char *chan__ftype_name(uint8_t t);
+/* Field-table helpers (exchange.c): value formatting for error texts
+ * (type names: ftable_type_name), and per-key argument equality. */
 void chan__fmt_arg(wr_bytes table, const char *key, char *out, size_t cap);
 bool chan__arg_equal(wr_bytes a, wr_bytes b, const char *key);
 /* binding_action (exchange.c), shared by exchange.bind/unbind and queue.bind/unbind. */

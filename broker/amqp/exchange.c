@@ -29,48 +29,6 @@ static int not_default(wr_chan *ch, wr_bytes n, uint32_t mid, wr_amqp_error *err
     return 0;
 }
 
-/* RabbitMQ's type names for field-table values (rabbit_misc:val/1). */
-const char *chan__ftype_name(uint8_t t)
-{
-    switch (t) {
-    case 'S':
-        return "longstr";
-    case 'I':
-        return "signedint";
-    case 'l':
-        return "long";
-    case 't':
-        return "bool";
-    case 'b':
-        return "byte";
-    case 'B':
-        return "unsignedbyte";
-    case 's':
-        return "short";
-    case 'u':
-        return "unsignedshort";
-    case 'i':
-        return "unsignedint";
-    case 'f':
-        return "float";
-    case 'd':
-        return "double";
-    case 'D':
-        return "decimal";
-    case 'T':
-        return "timestamp";
-    case 'F':
-        return "table";
-    case 'A':
-        return "array";
-    case 'V':
-        return "void";
-    case 'x':
-        return "binary";
-    }
-    return "unknown";
-}
-
 /* Formats an argument value as rabbit_misc:val/1: "none" or "the value 'v'
  * of type 't'". */
 void chan__fmt_arg(wr_bytes table, const char *key, char *out, size_t cap)
@@ -80,7 +38,7 @@ void chan__fmt_arg(wr_bytes table, const char *key, char *out, size_t cap)
         snprintf(out, cap, "none");
         return;
     }
-    const char *tn = chan__ftype_name(v.type);
+    const char *tn = ftable_type_name(v.type);
     int64_t i;
     switch (v.type) {
     case 'S':
@@ -183,7 +141,7 @@ static int exchange_declare(wr_chan *ch, const amqp091_exchange_declare *a, uint
                     err, 406, mid,
                     "invalid type '%s' for arg 'alternate-exchange' in exchange '" NAMEF
                     "' in vhost '%s'",
-                    chan__ftype_name(ae.type), NAMEA(a->exchange), chan__vhost_name(ch));
+                    ftable_type_name(ae.type), NAMEA(a->exchange), chan__vhost_name(ch));
             if ((rc = chan__check_perm(ch, WR_PERM_READ, "exchange", a->exchange, mid, err)) < 0)
                 return rc;
             if ((rc = chan__check_perm(ch, WR_PERM_WRITE, "exchange", ae.v.str, mid, err)) < 0)

@@ -134,7 +134,7 @@ static int queue_declare_h(wr_chan *ch, const amqp091_queue_declare *a, uint32_t
                 err, 406, mid,
                 "invalid type '%s' for arg 'x-dead-letter-exchange' in queue '" NAMEF
                 "' in vhost '%s'",
-                chan__ftype_name(dlx.type), NAMEA(name), chan__vhost_name(ch));
+                ftable_type_name(dlx.type), NAMEA(name), chan__vhost_name(ch));
         if ((rc = chan__check_perm(ch, WR_PERM_READ, "queue", name, mid, err)) < 0) return rc;
         if ((rc = chan__check_perm(ch, WR_PERM_WRITE, "exchange", dlx.v.str, mid, err)) < 0)
             return rc;

@@ -8,48 +8,6 @@
 #include "broker/proto/ftable.h"
 #include "broker/util/wr_err.h"
 
-/* Erlang atom RabbitMQ uses for a field type (rabbit_binary_parser). */
-static const char *type_atom(uint8_t t)
-{
-    switch (t) {
-    case 'S':
-        return "longstr";
-    case 'I':
-        return "signedint";
-    case 'i':
-        return "unsignedint";
-    case 'l':
-        return "long";
-    case 't':
-        return "bool";
-    case 'b':
-        return "byte";
-    case 'B':
-        return "unsignedbyte";
-    case 's':
-        return "short";
-    case 'u':
-        return "unsignedshort";
-    case 'f':
-        return "float";
-    case 'd':
-        return "double";
-    case 'D':
-        return "decimal";
-    case 'T':
-        return "timestamp";
-    case 'F':
-        return "table";
-    case 'A':
-        return "array";
-    case 'x':
-        return "binary";
-    case 'V':
-        return "void";
-    }
-    return "unknown";
-}
-
 /* Erlang ~p of a binary: <<"text">> when printable, else <<1,2,3>>. */
 static void fmt_binary(char *out, size_t n, wr_bytes b)
 {
@@ -106,7 +64,7 @@ int hmatch_parse_mode(wr_bytes args, enum hmatch_mode *mode, char *err, size_t e
         snprintf(val, sizeof(val), "[]");
     if (err)
         snprintf(err, errlen, "Invalid x-match field type %s (value %s); expected longstr",
-                 type_atom(v.type), val);
+                 ftable_type_name(v.type), val);
     return WR_EINVAL;
 }
 

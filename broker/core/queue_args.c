@@ -8,49 +8,6 @@
 
 #define QA__MAX_EXPIRY 4294967295LL
 
-/* Erlang's name for a field type, as rabbit_binary_parser reports it. */
-static const char *qa__type_name(uint8_t t)
-{
-    switch (t) {
-    case 't':
-        return "bool";
-    case 'b':
-        return "byte";
-    case 'B':
-        return "unsignedbyte";
-    case 's':
-        return "short";
-    case 'u':
-        return "unsignedshort";
-    case 'I':
-        return "signedint";
-    case 'i':
-        return "unsignedint";
-    case 'l':
-        return "long";
-    case 'f':
-        return "float";
-    case 'd':
-        return "double";
-    case 'D':
-        return "decimal";
-    case 'S':
-        return "longstr";
-    case 'x':
-        return "binary";
-    case 'A':
-        return "array";
-    case 'T':
-        return "timestamp";
-    case 'F':
-        return "table";
-    case 'V':
-        return "void";
-    default:
-        return "unknown";
-    }
-}
-
 static bool qa__is_int(uint8_t t)
 {
     return t == 'b' || t == 'B' || t == 's' || t == 'u' || t == 'I' || t == 'i' || t == 'l';
@@ -110,7 +67,7 @@ static bool qa__check_one(enum qa__check ck, const ftable_value *v, wr_bytes arg
     case QA_PRIO:
     case QA_GROUP:
         if (!isint) {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         if (ck == QA_EXPIRES && n == 0) {
@@ -138,13 +95,13 @@ static bool qa__check_one(enum qa__check ck, const ftable_value *v, wr_bytes arg
         return true;
     case QA_DLX:
         if (v->type != 'S') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         return true;
     case QA_DLRK: {
         if (v->type != 'S') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         ftable_value d;
@@ -156,7 +113,7 @@ static bool qa__check_one(enum qa__check ck, const ftable_value *v, wr_bytes arg
     }
     case QA_OVERFLOW:
         if (v->type != 'S') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         if (qa__str_is(v, "drop-head") || qa__str_is(v, "reject-publish") ||
@@ -166,7 +123,7 @@ static bool qa__check_one(enum qa__check ck, const ftable_value *v, wr_bytes arg
         return false;
     case QA_MODE:
         if (v->type != 'S') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         if (qa__str_is(v, "default") || qa__str_is(v, "lazy")) return true;
@@ -174,13 +131,13 @@ static bool qa__check_one(enum qa__check ck, const ftable_value *v, wr_bytes arg
         return false;
     case QA_SAC:
         if (v->type != 't') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         return true;
     case QA_TYPE:
         if (v->type != 'S') {
-            snprintf(buf, blen, "{unacceptable_type,%s}", qa__type_name(v->type));
+            snprintf(buf, blen, "{unacceptable_type,%s}", ftable_type_name(v->type));
             return false;
         }
         if (qa__str_is(v, "classic") || qa__str_is(v, "quorum")) return true;

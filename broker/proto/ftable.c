@@ -573,3 +573,45 @@ int ftable_array_put_value(wr_buf *b, const ftable_value *val)
 {
     return put_value_body(b, val);
 }
+
+const char *ftable_type_name(uint8_t type)
+{
+    switch (type) {
+    case 't':
+        return "bool";
+    case 'b':
+        return "byte";
+    case 'B':
+        return "unsignedbyte";
+    case 's':
+        return "short";
+    case 'u':
+        return "unsignedshort";
+    case 'I':
+        return "signedint";
+    case 'i':
+        return "unsignedint";
+    case 'l':
+        return "long";
+    case 'f':
+        return "float";
+    case 'd':
+        return "double";
+    case 'D':
+        return "decimal";
+    case 'S':
+        return "longstr";
+    case 'x':
+        return "binary";
+    case 'A':
+        return "array";
+    case 'T':
+        return "timestamp";
+    case 'F':
+        return "table";
+    case 'V':
+        return "void";
+    default:
+        return "unknown";
+    }
+}

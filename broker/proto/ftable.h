@@ -71,6 +71,11 @@ int ftable_getn(wr_bytes table, const void *key, size_t klen, ftable_value *val)
 /* Any integer type (b B s u I i l): true with *out set; false otherwise. */
 bool ftable_as_int(const ftable_value *v, int64_t *out);
 
+/* RabbitMQ's name for a field type letter, as its error texts spell it
+ * (rabbit_binary_parser / rabbit_misc: "longstr", "signedint", ...);
+ * "unknown" for a letter it has no name for. Static, never NULL. */
+const char *ftable_type_name(uint8_t type);
+
 /* Number of entries, or WR_EMALFORMED. */
 int ftable_count(wr_bytes table);
 
